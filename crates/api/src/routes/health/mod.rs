@@ -1,0 +1,3 @@
+//! `GET /api/health`: is the server up.
+
+pub mod get;

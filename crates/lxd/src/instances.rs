@@ -1,0 +1,305 @@
+//! Instances: list (with state), get, create, change state, delete.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::name::InstanceName;
+use crate::operation::Operation;
+use crate::status::StatusCode;
+
+/// An instance as LXD returns it (`GET /1.0/instances/{name}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Instance {
+    /// Its name, unique per host and project.
+    pub name: String,
+    /// `Running`, `Stopped`, `Frozen`, `Error`, ...
+    #[serde(default)]
+    pub status: String,
+    /// The status as a code.
+    #[serde(default)]
+    pub status_code: StatusCode,
+    /// `container` or `virtual-machine`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// Its own configuration keys (without profiles').
+    #[serde(default)]
+    pub config: HashMap<String, String>,
+    /// Configuration with the profiles' keys merged in.
+    #[serde(default)]
+    pub expanded_config: HashMap<String, String>,
+    /// Its own devices.
+    #[serde(default)]
+    pub devices: HashMap<String, HashMap<String, String>>,
+    /// The profiles applied, in order.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// When it was created (RFC 3339).
+    #[serde(default)]
+    pub created_at: String,
+    /// When it was last started (RFC 3339; the zero time if never).
+    #[serde(default)]
+    pub last_used_at: String,
+    /// Cluster member it lives on (`none` outside clusters).
+    #[serde(default)]
+    pub location: String,
+    /// Its project.
+    #[serde(default)]
+    pub project: String,
+    /// Live state; present when listed with `recursion=2` (or fetched with `recursion=1`).
+    #[serde(default)]
+    pub state: Option<InstanceState>,
+}
+
+impl Instance {
+    /// Whether LXD reports it running.
+    pub fn is_running(&self) -> bool {
+        self.status_code == StatusCode::RUNNING
+    }
+}
+
+/// Live state of an instance (`GET /1.0/instances/{name}/state`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InstanceState {
+    /// Status in words.
+    #[serde(default)]
+    pub status: String,
+    /// Status code.
+    #[serde(default)]
+    pub status_code: StatusCode,
+    /// Memory use.
+    #[serde(default)]
+    pub memory: MemoryState,
+    /// Network interfaces by name (absent when stopped).
+    #[serde(default)]
+    pub network: Option<HashMap<String, NetworkState>>,
+    /// PID of its init process on the host (0 when stopped).
+    #[serde(default)]
+    pub pid: i64,
+    /// Number of processes inside.
+    #[serde(default)]
+    pub processes: i64,
+}
+
+/// Memory use of an instance, in bytes.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct MemoryState {
+    /// Current use.
+    #[serde(default)]
+    pub usage: u64,
+    /// Highest use seen.
+    #[serde(default)]
+    pub usage_peak: u64,
+}
+
+/// One network interface of a running instance.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NetworkState {
+    /// Addresses on the interface.
+    #[serde(default)]
+    pub addresses: Vec<NetworkAddress>,
+    /// `up` or `down`.
+    #[serde(default)]
+    pub state: String,
+    /// `loopback`, `broadcast`, ...
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+/// One address of an interface.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NetworkAddress {
+    /// `inet` or `inet6`.
+    #[serde(default)]
+    pub family: String,
+    /// The address.
+    #[serde(default)]
+    pub address: String,
+    /// Prefix length.
+    #[serde(default)]
+    pub netmask: String,
+    /// `global`, `link` or `local`.
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// The body of `POST /1.0/instances`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstancesPost {
+    /// The new instance's name.
+    pub name: InstanceName,
+    /// Always `container` here: Mosaic runs system containers.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Profiles to apply, in order.
+    pub profiles: Vec<String>,
+    /// Instance configuration keys.
+    pub config: BTreeMap<String, String>,
+    /// Instance devices.
+    pub devices: BTreeMap<String, BTreeMap<String, String>>,
+    /// Where the root filesystem comes from.
+    pub source: InstanceSource,
+}
+
+impl InstancesPost {
+    /// A container named `name` from `source`, with the `default` profile.
+    pub fn new(name: InstanceName, source: InstanceSource) -> Self {
+        InstancesPost {
+            name,
+            kind: "container",
+            profiles: vec!["default".to_owned()],
+            config: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            source,
+        }
+    }
+
+    /// Replaces the profile list.
+    pub fn profiles(mut self, profiles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.profiles = profiles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets one configuration key.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds a device.
+    pub fn device(mut self, name: impl Into<String>, device: BTreeMap<String, String>) -> Self {
+        self.devices.insert(name.into(), device);
+        self
+    }
+}
+
+/// The image an instance is created from: by alias or by fingerprint.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceSource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
+}
+
+impl InstanceSource {
+    /// A local image by alias (`busybox`).
+    pub fn image_alias(alias: impl Into<String>) -> Self {
+        InstanceSource { kind: "image", alias: Some(alias.into()), fingerprint: None }
+    }
+
+    /// A local image by fingerprint (or a unique prefix of it).
+    pub fn image_fingerprint(fingerprint: impl Into<String>) -> Self {
+        InstanceSource { kind: "image", alias: None, fingerprint: Some(fingerprint.into()) }
+    }
+}
+
+/// An action for `PUT /1.0/instances/{name}/state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStateAction {
+    /// Boot it.
+    Start,
+    /// Shut it down (cleanly with a timeout, or killed with `force`/no timeout).
+    Stop,
+    /// Stop then start.
+    Restart,
+    /// Freeze all its processes.
+    Freeze,
+    /// Thaw it.
+    Unfreeze,
+}
+
+/// The body of `PUT /1.0/instances/{name}/state`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceStatePut {
+    /// What to do.
+    pub action: InstanceStateAction,
+    /// Seconds to wait for a clean shutdown; LXD treats 0 (with stop) as an immediate kill.
+    pub timeout: i64,
+    /// Kill instead of shutting down.
+    pub force: bool,
+}
+
+/// A server-side filter for the instance list (`?filter=`), LXD 5.0 syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceFilter(String);
+
+impl InstanceFilter {
+    /// Instances whose config key `key` equals `value` (e.g. `user.mosaic.deployment`).
+    ///
+    /// Keys and values are restricted to characters that need no quoting in LXD's filter
+    /// language, so a filter can never be mis-parsed into something broader.
+    pub fn config_eq(key: &str, value: &str) -> Result<Self> {
+        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !plain(key) || !plain(value) {
+            return Err(Error::invalid("instance filter", format!("{key}={value} needs quoting")));
+        }
+        Ok(InstanceFilter(format!("config.{key} eq {value}")))
+    }
+}
+
+impl Client {
+    /// Every instance with its live state, in one call (`recursion=2`), optionally filtered.
+    pub async fn instances(&self, filter: Option<&InstanceFilter>) -> Result<Vec<Instance>> {
+        match filter {
+            Some(f) => self.get("/1.0/instances", &[("recursion", "2"), ("filter", &f.0)]).await,
+            None => self.get("/1.0/instances", &[("recursion", "2")]).await,
+        }
+    }
+
+    /// One instance with its state.
+    pub async fn instance(&self, name: &InstanceName) -> Result<Instance> {
+        self.get(&format!("/1.0/instances/{name}"), &[("recursion", "1")]).await
+    }
+
+    /// One instance, or `None` if the host has no instance of that name.
+    pub async fn instance_opt(&self, name: &InstanceName) -> Result<Option<Instance>> {
+        match self.instance(name).await {
+            Ok(i) => Ok(Some(i)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts creating an instance. A taken name or missing image fails inside the operation.
+    pub async fn create_instance(&self, post: &InstancesPost) -> Result<Operation> {
+        self.operation(Method::POST, "/1.0/instances", Some(post)).await
+    }
+
+    /// Changes an instance's state.
+    pub async fn set_instance_state(&self, name: &InstanceName, put: &InstanceStatePut) -> Result<Operation> {
+        self.operation(Method::PUT, &format!("/1.0/instances/{name}/state"), Some(put)).await
+    }
+
+    /// Starts an instance.
+    pub async fn start_instance(&self, name: &InstanceName) -> Result<Operation> {
+        let put = InstanceStatePut { action: InstanceStateAction::Start, timeout: -1, force: false };
+        self.set_instance_state(name, &put).await
+    }
+
+    /// Stops an instance: a clean shutdown bounded by `clean_timeout`, or a kill if `None`.
+    pub async fn stop_instance(&self, name: &InstanceName, clean_timeout: Option<Duration>) -> Result<Operation> {
+        let put = match clean_timeout {
+            Some(t) => InstanceStatePut {
+                action: InstanceStateAction::Stop,
+                // LXD reads 0 as "kill now": a clean stop needs at least a second.
+                timeout: i64::try_from(t.as_secs().max(1)).unwrap_or(i64::MAX),
+                force: false,
+            },
+            None => InstanceStatePut { action: InstanceStateAction::Stop, timeout: -1, force: true },
+        };
+        self.set_instance_state(name, &put).await
+    }
+
+    /// Deletes a stopped instance (LXD refuses to delete a running one).
+    pub async fn delete_instance(&self, name: &InstanceName) -> Result<Operation> {
+        self.operation::<()>(Method::DELETE, &format!("/1.0/instances/{name}"), None).await
+    }
+}

@@ -1,0 +1,45 @@
+//! A typed async client for the LXD REST API (LXD 5.0 LTS and later).
+//!
+//! The layout follows LXD's own Go client: one place turns LXD's response envelope into a
+//! `Result` ([`response`]), wire types are split by verb (`Instance` for GET, `InstancesPost` for
+//! create, `InstanceStatePut` for state changes), and every mutation hands back an [`Operation`]
+//! that can be waited on.
+//!
+//! A [`Client`] talks to one LXD host, over HTTPS with mutual TLS and the server certificate pinned
+//! by fingerprint ([`tls`]), or over the daemon's unix socket. [`HostLimiter`] fans one call per
+//! (host, item) out over many hosts with a per-host concurrency bound.
+
+mod client;
+mod error;
+mod exec;
+mod fanout;
+mod fingerprint;
+mod identity;
+mod images;
+mod instances;
+mod name;
+mod operation;
+mod profiles;
+mod response;
+mod server;
+mod status;
+pub mod tls;
+mod trust;
+
+pub use client::Client;
+pub use error::{Error, Result};
+pub use exec::{ExecOutput, ExecRequest};
+pub use fanout::HostLimiter;
+pub use fingerprint::Fingerprint;
+pub use identity::Identity;
+pub use images::{Image, ImageAlias};
+pub use instances::{
+    Instance, InstanceFilter, InstanceSource, InstanceState, InstanceStateAction, InstanceStatePut,
+    InstancesPost, MemoryState, NetworkAddress, NetworkState,
+};
+pub use name::InstanceName;
+pub use operation::{Operation, OperationMetadata};
+pub use profiles::Profile;
+pub use server::{Server, ServerEnvironment};
+pub use status::StatusCode;
+pub use trust::{CertificateToken, TrustToken};
