@@ -8,7 +8,8 @@ async fn health_answers_ok() {
     let address = app.address();
     tokio::spawn(app.run_until_stopped());
 
-    let response = mosaic_testkit::http().get(format!("http://{address}/api/health")).send().await.expect("request");
+    let response =
+        mosaic_testkit::http().get(format!("http://{address}/api/health")).send().await.expect("request");
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("JSON body");
     assert_eq!(body["status"], "ok");

@@ -44,10 +44,18 @@ async fn ten_containers_over_two_hosts_and_failures_stay_with_their_items() {
             (host.label, item)
         })
         .collect();
-    let taken_item =
-        Item { client: b.client(), name: taken.clone(), image: env().image_busybox.clone(), label: label.clone() };
-    let missing_image =
-        Item { client: a.client(), name: unique_name("noimg"), image: "no-such-image".into(), label: label.clone() };
+    let taken_item = Item {
+        client: b.client(),
+        name: taken.clone(),
+        image: env().image_busybox.clone(),
+        label: label.clone(),
+    };
+    let missing_image = Item {
+        client: a.client(),
+        name: unique_name("noimg"),
+        image: "no-such-image".into(),
+        label: label.clone(),
+    };
     items.push((b.label, taken_item));
     items.push((a.label, missing_image));
 
@@ -73,11 +81,8 @@ async fn ten_containers_over_two_hosts_and_failures_stay_with_their_items() {
     }
 
     // Stop and delete the ten through the fan-out.
-    let good: Vec<(&str, (Client, InstanceName))> = items
-        .iter()
-        .take(10)
-        .map(|(h, i)| (*h, (i.client.clone(), i.name.clone())))
-        .collect();
+    let good: Vec<(&str, (Client, InstanceName))> =
+        items.iter().take(10).map(|(h, i)| (*h, (i.client.clone(), i.name.clone()))).collect();
     let stopped = limiter
         .run(good.iter().map(|(h, x)| (*h, x)), |(client, name)| async move {
             client.stop_instance(name, Some(Duration::from_secs(30))).await?.wait(OP_TIMEOUT).await?;

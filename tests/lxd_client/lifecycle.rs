@@ -41,7 +41,13 @@ async fn create_start_exec_stop_delete_on_each_host() {
         assert!(state.pid > 0);
 
         // Clean stop (busybox init exits on SIGPWR), then delete.
-        client.stop_instance(&name, Some(Duration::from_secs(30))).await.unwrap().wait(OP_TIMEOUT).await.expect("stop");
+        client
+            .stop_instance(&name, Some(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .wait(OP_TIMEOUT)
+            .await
+            .expect("stop");
         let listed = client.instances(Some(&filter)).await.unwrap();
         assert_eq!(listed[0].status_code, StatusCode::STOPPED);
 

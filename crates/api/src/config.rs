@@ -33,7 +33,8 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let mut settings = Settings::default();
         if let Ok(listen) = std::env::var("MOSAIC_LISTEN") {
-            settings.listen = listen.parse().with_context(|| format!("MOSAIC_LISTEN={listen:?} is not an address"))?;
+            settings.listen =
+                listen.parse().with_context(|| format!("MOSAIC_LISTEN={listen:?} is not an address"))?;
         }
         if let Ok(format) = std::env::var("MOSAIC_LOG_FORMAT") {
             settings.log_format = match format.as_str() {

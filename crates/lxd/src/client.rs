@@ -58,13 +58,12 @@ impl Client {
     pub fn unix(socket: impl AsRef<Path>) -> Result<Self> {
         // reqwest is built without a default crypto provider; hand it one even though plain
         // HTTP over the socket never uses it.
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::invalid("TLS configuration", e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+        let tls =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| Error::invalid("TLS configuration", e.to_string()))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
         let http = reqwest::Client::builder()
             .unix_socket(socket.as_ref())
             .tls_backend_preconfigured(tls)
@@ -106,8 +105,7 @@ impl Client {
 
     /// `GET` a synchronous resource and decode its metadata.
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
-        let value =
-            self.request::<()>(Method::GET, path, query, None, REQUEST_TIMEOUT).await?.into_sync()?;
+        let value = self.request::<()>(Method::GET, path, query, None, REQUEST_TIMEOUT).await?.into_sync()?;
         response::decode(value)
     }
 
@@ -163,7 +161,9 @@ impl Client {
     }
 
     fn url(&self, path: &str) -> Result<Url> {
-        self.base.join(path.trim_start_matches('/')).map_err(|e| Error::Protocol(format!("bad path {path}: {e}")))
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::Protocol(format!("bad path {path}: {e}")))
     }
 }
 

@@ -57,7 +57,12 @@ impl Client {
     ///
     /// LXD records stdout and stderr to log files on the host; they are read and then deleted so
     /// repeated probes (readiness checks run this often) leave nothing behind.
-    pub async fn exec(&self, name: &InstanceName, req: &ExecRequest, timeout: Duration) -> Result<ExecOutput> {
+    pub async fn exec(
+        &self,
+        name: &InstanceName,
+        req: &ExecRequest,
+        timeout: Duration,
+    ) -> Result<ExecOutput> {
         if req.command.is_empty() {
             return Err(Error::invalid("exec command", "it is empty"));
         }
@@ -68,7 +73,8 @@ impl Client {
             .get("return")
             .and_then(serde_json::Value::as_i64)
             .ok_or_else(|| Error::Protocol("exec finished without a return code".into()))?;
-        let log = |fd: &str| meta.get("output").and_then(|o| o.get(fd)).and_then(|v| v.as_str()).map(str::to_owned);
+        let log =
+            |fd: &str| meta.get("output").and_then(|o| o.get(fd)).and_then(|v| v.as_str()).map(str::to_owned);
         let stdout = self.take_log(log("1")).await?;
         let stderr = self.take_log(log("2")).await?;
         Ok(ExecOutput { exit_code, stdout, stderr })

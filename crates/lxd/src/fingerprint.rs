@@ -32,9 +32,8 @@ impl FromStr for Fingerprint {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let cleaned: String = s.trim().chars().filter(|c| *c != ':').collect();
-        let bytes = hex::decode(&cleaned).map_err(|e| {
-            Error::invalid("certificate fingerprint", format!("{s:?} is not hex: {e}"))
-        })?;
+        let bytes = hex::decode(&cleaned)
+            .map_err(|e| Error::invalid("certificate fingerprint", format!("{s:?} is not hex: {e}")))?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
             Error::invalid(
                 "certificate fingerprint",

@@ -36,17 +36,15 @@ impl Identity {
     ///
     /// Returns the identity together with its key as PEM, for the caller to store.
     pub fn generate(common_name: &str) -> Result<(Self, String)> {
-        let key = rcgen::KeyPair::generate()
-            .map_err(|e| Error::invalid("client key", e.to_string()))?;
+        let key = rcgen::KeyPair::generate().map_err(|e| Error::invalid("client key", e.to_string()))?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
             .map_err(|e| Error::invalid("client certificate", e.to_string()))?;
         params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
         params.not_before = rcgen::date_time_ymd(2020, 1, 1);
         params.not_after = rcgen::date_time_ymd(2120, 1, 1);
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| Error::invalid("client certificate", e.to_string()))?;
+        let cert =
+            params.self_signed(&key).map_err(|e| Error::invalid("client certificate", e.to_string()))?;
         let key_pem = key.serialize_pem();
         let identity = Identity::from_pem(&cert.pem(), &key_pem)?;
         Ok((identity, key_pem))

@@ -237,7 +237,8 @@ impl InstanceFilter {
     /// Keys and values are restricted to characters that need no quoting in LXD's filter
     /// language, so a filter can never be mis-parsed into something broader.
     pub fn config_eq(key: &str, value: &str) -> Result<Self> {
-        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let plain =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !plain(key) || !plain(value) {
             return Err(Error::invalid("instance filter", format!("{key}={value} needs quoting")));
         }
@@ -285,7 +286,11 @@ impl Client {
     }
 
     /// Stops an instance: a clean shutdown bounded by `clean_timeout`, or a kill if `None`.
-    pub async fn stop_instance(&self, name: &InstanceName, clean_timeout: Option<Duration>) -> Result<Operation> {
+    pub async fn stop_instance(
+        &self,
+        name: &InstanceName,
+        clean_timeout: Option<Duration>,
+    ) -> Result<Operation> {
         let put = match clean_timeout {
             Some(t) => InstanceStatePut {
                 action: InstanceStateAction::Stop,

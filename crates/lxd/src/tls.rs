@@ -72,9 +72,10 @@ impl ServerCertVerifier for PinnedServerCert {
         if actual == self.pinned {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(
-                Mismatch { expected: self.pinned, actual },
-            )))))
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(Mismatch {
+                expected: self.pinned,
+                actual,
+            })))))
         }
     }
 
@@ -121,10 +122,10 @@ pub(crate) fn mismatch_in(err: &(dyn std::error::Error + 'static)) -> Option<(Fi
         if let Some(found) = mismatch_here(e) {
             return Some(found);
         }
-        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(found) = mismatch_in(inner) {
-                return Some(found);
-            }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+            && let Some(found) = mismatch_in(inner)
+        {
+            return Some(found);
         }
         current = e.source();
     }
@@ -168,7 +169,8 @@ pub async fn fetch_fingerprint(url: &Url, timeout: Duration) -> Result<Fingerpri
         let _ = connector.connect(server_name, tcp).await;
         Ok::<_, std::io::Error>(())
     };
-    let unreachable = |reason: String| Error::Protocol(format!("cannot read the certificate of {url}: {reason}"));
+    let unreachable =
+        |reason: String| Error::Protocol(format!("cannot read the certificate of {url}: {reason}"));
     tokio::time::timeout(timeout, attempt)
         .await
         .map_err(|_| unreachable(format!("no TLS handshake within {} s", timeout.as_secs())))?

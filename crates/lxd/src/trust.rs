@@ -124,8 +124,9 @@ impl Client {
     pub async fn create_certificate_token(&self, name: &str) -> Result<CertificateToken> {
         let body = json!({ "type": "client", "name": name, "token": true });
         let op = self.operation(Method::POST, "/1.0/certificates", Some(&body)).await?;
-        let meta: TokenOperationMetadata = serde_json::from_value(op.metadata.metadata.clone().unwrap_or_default())
-            .map_err(|e| Error::Protocol(format!("token operation: {e}")))?;
+        let meta: TokenOperationMetadata =
+            serde_json::from_value(op.metadata.metadata.clone().unwrap_or_default())
+                .map_err(|e| Error::Protocol(format!("token operation: {e}")))?;
         if meta.secret.is_empty() {
             return Err(Error::Protocol("the token operation carries no secret".into()));
         }
