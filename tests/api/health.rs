@@ -1,16 +1,11 @@
-use mosaic_api::config::Settings;
-use mosaic_api::startup::Application;
+use mosaic_testkit::{expect_json, spawn_app};
 
 #[tokio::test]
-async fn health_answers_ok() {
-    let settings = Settings { listen: "127.0.0.1:0".parse().expect("address"), ..Settings::default() };
-    let app = Application::build(&settings).await.expect("server builds");
-    let address = app.address();
-    tokio::spawn(app.run_until_stopped());
-
-    let response =
-        mosaic_testkit::http().get(format!("http://{address}/api/health")).send().await.expect("request");
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.expect("JSON body");
+async fn health_reports_the_database_and_needs_no_token() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.url("/api/health")).send().await.unwrap();
+    let body: serde_json::Value = expect_json(response, 200).await;
     assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], true);
+    assert_eq!(body["hosts"], serde_json::json!([]));
 }

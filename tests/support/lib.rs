@@ -14,6 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lxd::{Client, Fingerprint, Identity, InstanceName};
 use url::Url;
 
+mod app;
+pub use app::{TestApp, expect_error, expect_json, spawn_app};
+
 /// Where `scripts/testenv.sh` writes the environment file unless told otherwise.
 pub const DEFAULT_ENV_FILE: &str = "/var/lib/mosaic-testenv/env";
 

@@ -1,6 +1,15 @@
 //! Mosaic's API server: the library behind the `mosaic` binary and the integration tests.
 
+pub mod audit;
+pub mod auth;
 pub mod config;
+pub mod db;
+pub mod embedded_pg;
+pub mod error;
+pub mod hosts;
+pub mod identity;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

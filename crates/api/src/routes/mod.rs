@@ -1,10 +1,27 @@
-//! HTTP routes, one folder per resource.
+//! HTTP routes: a folder per resource, a file per action. Handler names are `<verb>_<resource>`
+//! and become the OpenAPI operation ids.
 
-use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod audit;
+pub mod cloud_configs;
+pub mod deployments;
+pub mod fallback;
 pub mod health;
+pub mod hosts;
+pub mod tokens;
+pub mod users;
 
 /// Registers every route under `/api`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::get::get_health);
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::get::get_health).service(
+        scope("/v1")
+            .configure(hosts::configure)
+            .configure(cloud_configs::configure)
+            .configure(deployments::configure)
+            .configure(tokens::configure)
+            .configure(users::configure)
+            .configure(audit::configure),
+    );
 }

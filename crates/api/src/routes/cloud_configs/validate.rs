@@ -1,0 +1,132 @@
+//! What a cloud-config may contain.
+
+use std::collections::BTreeMap;
+
+use crate::error::ApiError;
+
+/// Largest user-data accepted, in bytes. LXD stores it as a config value; cloud-init templates
+/// are a few KiB.
+const MAX_USER_DATA: usize = 256 * 1024;
+
+/// Config keys Mosaic sets itself on every instance; a cloud-config may not override them.
+const RESERVED_KEYS: &[&str] =
+    &["user.user-data", "user.vendor-data", "user.meta-data", "user.network-config"];
+
+/// Checks user-data: `#cloud-config` on the first line, then YAML that parses as a mapping.
+/// Errors name the line (and column) the YAML parser stopped at.
+pub fn user_data(text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_USER_DATA {
+        return Err(ApiError::validation(format!("user_data is larger than {} KiB", MAX_USER_DATA / 1024)));
+    }
+    let first = text.lines().next().unwrap_or("");
+    if first.trim_end() != "#cloud-config" {
+        return Err(ApiError::validation("user_data line 1: must be exactly `#cloud-config`"));
+    }
+    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
+        let place = match e.location() {
+            Some(l) => format!("line {}, column {}", l.line(), l.column()),
+            None => "somewhere".to_owned(),
+        };
+        ApiError::validation(format!("user_data {place}: {}", strip_location(&e.to_string())))
+    })?;
+    if !value.is_mapping() {
+        let found = match value {
+            serde_norway::Value::Null => "nothing",
+            serde_norway::Value::Sequence(_) => "a list",
+            _ => "a single value",
+        };
+        return Err(ApiError::validation(format!(
+            "user_data must be a YAML mapping (keys such as write_files, runcmd, packages), but it holds {found}"
+        )));
+    }
+    Ok(())
+}
+
+/// serde_norway appends " at line X column Y"; the message already leads with it.
+fn strip_location(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// Checks an image reference: an alias or a fingerprint (prefix), 1–255 printable characters.
+pub fn image(text: &str) -> Result<(), ApiError> {
+    if text.is_empty() || text.len() > 255 {
+        return Err(ApiError::validation("image must be 1 to 255 characters (an alias or a fingerprint)"));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::validation(format!("image {text:?} must not contain spaces")));
+    }
+    Ok(())
+}
+
+/// Checks extra LXD config keys against the allow-list: `environment.*`, `limits.*` and `user.*`
+/// (except Mosaic's own `user.mosaic.*` and the cloud-init keys it sets). Everything else —
+/// `security.*`, `raw.*`, `linux.*`, `boot.*`, devices — could let a container escape or change
+/// how Mosaic manages it, and is refused.
+pub fn config(keys: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (key, value) in keys {
+        let allowed_prefix = ["environment.", "limits.", "user."].iter().find(|p| key.starts_with(*p));
+        let Some(prefix) = allowed_prefix else {
+            return Err(ApiError::validation(format!(
+                "config key {key:?} is not allowed: only environment.*, limits.* and user.* keys may be set"
+            )));
+        };
+        let rest = &key[prefix.len()..];
+        if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            return Err(ApiError::validation(format!("config key {key:?} is malformed")));
+        }
+        if key.starts_with("user.mosaic.") || key == "user.mosaic" || RESERVED_KEYS.contains(&key.as_str()) {
+            return Err(ApiError::validation(format!("config key {key:?} is reserved for Mosaic")));
+        }
+        if value.len() > 64 * 1024 || value.chars().any(|c| c == '\0') {
+            return Err(ApiError::validation(format!(
+                "config value of {key:?} is too large or contains NUL"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(e: ApiError) -> String {
+        e.to_string()
+    }
+
+    #[test]
+    fn user_data_needs_the_header_and_a_mapping() {
+        assert!(user_data("#cloud-config\nruncmd:\n  - [echo, hi]\n").is_ok());
+        assert!(message(user_data("runcmd: []\n").unwrap_err()).contains("line 1"));
+        assert!(message(user_data("#cloud-config\n").unwrap_err()).contains("mapping"));
+        assert!(message(user_data("#cloud-config\n- a\n- b\n").unwrap_err()).contains("a list"));
+    }
+
+    #[test]
+    fn yaml_errors_name_the_line() {
+        let err = message(user_data("#cloud-config\nruncmd:\n  - [echo, hi\nwrite_files: x\n").unwrap_err());
+        assert!(err.contains("line "), "{err}");
+        let err = message(user_data("#cloud-config\na: b\n c: d\n").unwrap_err());
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn config_keys_are_allow_listed() {
+        let ok: BTreeMap<_, _> = [("limits.memory", "256MiB"), ("environment.FOO", "1"), ("user.site", "x")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
+        assert!(config(&ok).is_ok());
+        for bad in [
+            "security.privileged",
+            "raw.lxc",
+            "linux.kernel_modules",
+            "user.mosaic.deployment",
+            "user.user-data",
+            "limits.",
+            "boot.autostart",
+        ] {
+            let keys: BTreeMap<String, String> = [(bad.to_owned(), "true".to_owned())].into();
+            assert!(config(&keys).is_err(), "{bad} should be refused");
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `/api/v1/deployments`: named groups of pinned cloud-config revisions.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::PgConnection;
+use mosaic_db::models::cloud_configs::{CloudConfig as CloudConfigRow, Revision};
+use mosaic_db::models::deployments::{Deployment as Row, NewDeploymentCloudConfig};
+use mosaic_types::deployments::{CloudConfigPin, Deployment, DeploymentCloudConfig, InstanceCounts};
+use mosaic_types::{CloudConfigId, DeploymentId};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::ApiError;
+
+pub mod add_cloud_config;
+pub mod create;
+pub mod get;
+pub mod list;
+pub mod pin;
+pub mod remove_cloud_config;
+pub mod update;
+
+/// Registers the deployment routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list::list_deployments)
+        .service(create::create_deployment)
+        .service(get::get_deployment)
+        .service(update::update_deployment)
+        .service(add_cloud_config::add_deployment_cloud_config)
+        .service(pin::pin_deployment_cloud_config)
+        .service(remove_cloud_config::remove_deployment_cloud_config);
+}
+
+/// Loads a deployment or answers 404.
+pub(crate) fn find(conn: &mut PgConnection, id: DeploymentId) -> Result<Row, ApiError> {
+    Row::find(conn, id).map_err(|e| match e {
+        diesel::result::Error::NotFound => {
+            ApiError::not_found("deployment_not_found", format!("no deployment with id {id}"))
+        }
+        other => other.into(),
+    })
+}
+
+/// Builds the wire form of deployments with their cloud-configs.
+pub(crate) fn to_wire(conn: &mut PgConnection, rows: Vec<Row>) -> Result<Vec<Deployment>, ApiError> {
+    let ids: Vec<DeploymentId> = rows.iter().map(|d| d.id).collect();
+    let mut members: HashMap<DeploymentId, Vec<DeploymentCloudConfig>> = HashMap::new();
+    for m in Row::members(conn, &ids)? {
+        members.entry(m.deployment_id).or_default().push(DeploymentCloudConfig {
+            cloud_config_id: m.cloud_config_id,
+            namespace: m.namespace,
+            name: m.name,
+            revision: m.revision,
+            latest_revision: m.latest_revision,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|d| Deployment {
+            cloud_configs: members.remove(&d.id).unwrap_or_default(),
+            // No instances exist until a deployment is deployed (the lifecycle endpoints).
+            instances: InstanceCounts::default(),
+            memory_bytes: 0,
+            id: d.id,
+            name: d.name,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        })
+        .collect())
+}
+
+/// Loads one deployment in wire form.
+pub(crate) fn load(conn: &mut PgConnection, id: DeploymentId) -> Result<Deployment, ApiError> {
+    let row = find(conn, id)?;
+    to_wire(conn, vec![row])?.pop().ok_or_else(|| ApiError::not_found("deployment_not_found", id.to_string()))
+}
+
+/// Resolves pins against the database: each cloud-config must exist (and the revision, if given);
+/// an omitted revision means the current one. Duplicates are refused.
+pub(crate) fn resolve_pins(
+    conn: &mut PgConnection,
+    deployment: DeploymentId,
+    pins: &[CloudConfigPin],
+) -> Result<Vec<NewDeploymentCloudConfig>, ApiError> {
+    let mut seen = HashSet::new();
+    let mut rows = Vec::with_capacity(pins.len());
+    for pin in pins {
+        if !seen.insert(pin.cloud_config_id) {
+            return Err(ApiError::validation(format!(
+                "cloud-config {} is listed twice",
+                pin.cloud_config_id
+            )));
+        }
+        let cc = CloudConfigRow::find(conn, pin.cloud_config_id, false)
+            .map_err(|e| unknown(e, pin.cloud_config_id))?;
+        let revision = match pin.revision {
+            Some(r) => {
+                Revision::find(conn, cc.id, r).map_err(|e| match e {
+                    diesel::result::Error::NotFound => ApiError::validation(format!(
+                        "cloud-config {}/{} has no revision {r}",
+                        cc.namespace, cc.name
+                    )),
+                    other => other.into(),
+                })?;
+                r
+            }
+            None => cc.current_revision,
+        };
+        rows.push(NewDeploymentCloudConfig { deployment_id: deployment, cloud_config_id: cc.id, revision });
+    }
+    Ok(rows)
+}
+
+fn unknown(e: diesel::result::Error, id: CloudConfigId) -> ApiError {
+    match e {
+        diesel::result::Error::NotFound => ApiError::validation(format!("cloud-config {id} does not exist")),
+        other => other.into(),
+    }
+}
+
+/// Maps a unique violation on the name to 409.
+pub(crate) fn name_taken(e: diesel::result::Error, name: &str) -> ApiError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            ApiError::Conflict {
+                code: "deployment_name_taken",
+                message: format!("a deployment named {name} already exists"),
+            }
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,46 @@
+//! `PATCH /api/v1/deployments/{id}`.
+
+use actix_web::{HttpRequest, patch, web};
+use mosaic_db::models::deployments::Deployment as Row;
+use mosaic_types::DeploymentId;
+use mosaic_types::deployments::{Deployment, UpdateDeployment};
+use mosaic_types::validate;
+
+use crate::audit::AuditTarget;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Renames a deployment.
+#[utoipa::path(
+    tag = "deployments",
+    security(("bearer" = [])),
+    params(("id" = DeploymentId, Path, description = "The deployment")),
+    request_body = UpdateDeployment,
+    responses(
+        (status = 200, description = "Renamed", body = Deployment),
+        (status = 404, description = "No such deployment", body = mosaic_types::ErrorBody),
+        (status = 409, description = "The name is taken", body = mosaic_types::ErrorBody),
+    )
+)]
+#[patch("/deployments/{id}")]
+pub async fn update_deployment(
+    _user: AuthUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<DeploymentId>,
+    body: web::Json<UpdateDeployment>,
+) -> Result<web::Json<Deployment>, ApiError> {
+    let id = id.into_inner();
+    let name = body.into_inner().name;
+    AuditTarget::set(&req, format!("deployment {name} ({id})"));
+    validate::resource_name("name", &name).map_err(ApiError::validation)?;
+    let updated = db::transaction(&state.pool, move |conn| {
+        super::find(conn, id)?;
+        Row::rename(conn, id, &name).map_err(|e| super::name_taken(e, &name))?;
+        super::load(conn, id)
+    })
+    .await?;
+    Ok(web::Json(updated))
+}

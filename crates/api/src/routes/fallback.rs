@@ -1,0 +1,68 @@
+//! Answers for requests no route takes: 405 with `Allow` when the path exists under another
+//! method, 404 otherwise, both in the error envelope.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::envelope;
+
+/// The documented path templates and their methods, read from the OpenAPI document.
+#[derive(Debug, Default)]
+pub struct KnownPaths(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl KnownPaths {
+    /// Reads the templates from the document.
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let paths = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (segments(path), methods)
+            })
+            .collect();
+        KnownPaths(paths)
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+        let wanted = segments(path);
+        self.0
+            .iter()
+            .find(|(template, _)| {
+                template.len() == wanted.len()
+                    && template
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
+            })
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+}
+
+/// The default service.
+pub async fn not_found(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
+    match known.allowed(req.path()) {
+        Some(methods) => {
+            HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, methods.join(", "))).json(
+                envelope("method_not_allowed", format!("{} is not allowed on {}", req.method(), req.path())),
+            )
+        }
+        None => {
+            HttpResponse::NotFound().json(envelope("route_not_found", format!("no route for {}", req.path())))
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! `cloud_configs` and `cloud_config_revisions`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use mosaic_types::{CloudConfigId, DeploymentId, UserId};
+
+use crate::schema::{cloud_config_revisions, cloud_configs, deployment_cloud_configs, deployments};
+
+/// A cloud-config's identity and metadata; its content lives in revisions.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = cloud_configs, check_for_backend(diesel::pg::Pg))]
+pub struct CloudConfig {
+    /// Its ID.
+    pub id: CloudConfigId,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Its newest revision.
+    pub current_revision: i32,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A cloud-config to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cloud_configs)]
+pub struct NewCloudConfig<'a> {
+    /// Its ID.
+    pub id: CloudConfigId,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// Free text.
+    pub description: &'a str,
+    /// Always 1 at creation.
+    pub current_revision: i32,
+}
+
+/// One immutable revision of a cloud-config's content.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cloud_config_revisions, check_for_backend(diesel::pg::Pg))]
+pub struct Revision {
+    /// The cloud-config.
+    pub cloud_config_id: CloudConfigId,
+    /// Its number, from 1.
+    pub revision: i32,
+    /// cloud-init user-data.
+    pub user_data: String,
+    /// Image alias or fingerprint.
+    pub image: String,
+    /// LXD config keys, a JSON object of strings.
+    pub config: serde_json::Value,
+    /// Who made it, if the user still exists.
+    pub author_id: Option<UserId>,
+    /// Who made it, by name.
+    pub author_name: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A revision to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cloud_config_revisions)]
+pub struct NewRevision<'a> {
+    /// The cloud-config.
+    pub cloud_config_id: CloudConfigId,
+    /// Its number.
+    pub revision: i32,
+    /// User-data.
+    pub user_data: &'a str,
+    /// Image.
+    pub image: &'a str,
+    /// Config keys.
+    pub config: serde_json::Value,
+    /// Author.
+    pub author_id: Option<UserId>,
+    /// Author's name.
+    pub author_name: &'a str,
+}
+
+impl Revision {
+    /// The config keys as a map (the column only ever holds an object of strings).
+    pub fn config_map(&self) -> BTreeMap<String, String> {
+        serde_json::from_value(self.config.clone()).unwrap_or_default()
+    }
+
+    /// Inserts a revision.
+    pub fn insert(conn: &mut PgConnection, new: &NewRevision<'_>) -> QueryResult<Revision> {
+        diesel::insert_into(cloud_config_revisions::table)
+            .values(new)
+            .returning(Revision::as_returning())
+            .get_result(conn)
+    }
+
+    /// One revision.
+    pub fn find(conn: &mut PgConnection, id: CloudConfigId, revision: i32) -> QueryResult<Revision> {
+        cloud_config_revisions::table.find((id, revision)).select(Revision::as_select()).first(conn)
+    }
+
+    /// All revisions of a cloud-config, newest first.
+    pub fn all_for(conn: &mut PgConnection, id: CloudConfigId) -> QueryResult<Vec<Revision>> {
+        cloud_config_revisions::table
+            .filter(cloud_config_revisions::cloud_config_id.eq(id))
+            .order(cloud_config_revisions::revision.desc())
+            .select(Revision::as_select())
+            .load(conn)
+    }
+}
+
+impl CloudConfig {
+    /// Inserts a cloud-config.
+    pub fn create(conn: &mut PgConnection, new: &NewCloudConfig<'_>) -> QueryResult<CloudConfig> {
+        diesel::insert_into(cloud_configs::table)
+            .values(new)
+            .returning(CloudConfig::as_returning())
+            .get_result(conn)
+    }
+
+    /// One cloud-config, locked for update when `lock` (revisions are numbered under the lock).
+    pub fn find(conn: &mut PgConnection, id: CloudConfigId, lock: bool) -> QueryResult<CloudConfig> {
+        let query = cloud_configs::table.find(id).select(CloudConfig::as_select());
+        if lock { query.for_update().first(conn) } else { query.first(conn) }
+    }
+
+    /// Cloud-configs with their current revision, by namespace then name, optionally filtered by
+    /// namespace and by a case-insensitive search over `namespace/name`.
+    pub fn search(
+        conn: &mut PgConnection,
+        namespace: Option<&str>,
+        text: Option<&str>,
+    ) -> QueryResult<Vec<(CloudConfig, Revision)>> {
+        let mut query = cloud_configs::table
+            .inner_join(
+                cloud_config_revisions::table.on(cloud_config_revisions::cloud_config_id
+                    .eq(cloud_configs::id)
+                    .and(cloud_config_revisions::revision.eq(cloud_configs::current_revision))),
+            )
+            .order((cloud_configs::namespace, cloud_configs::name))
+            .select((CloudConfig::as_select(), Revision::as_select()))
+            .into_boxed();
+        if let Some(ns) = namespace {
+            query = query.filter(cloud_configs::namespace.eq(ns.to_owned()));
+        }
+        if let Some(text) = text {
+            let pattern = format!("%{}%", escape_like(text));
+            query = query.filter(
+                cloud_configs::namespace
+                    .concat("/")
+                    .concat(cloud_configs::name)
+                    .ilike(pattern.clone())
+                    .or(cloud_configs::description.ilike(pattern)),
+            );
+        }
+        query.load(conn)
+    }
+
+    /// The deployments using each of `ids`.
+    pub fn used_by(
+        conn: &mut PgConnection,
+        ids: &[CloudConfigId],
+    ) -> QueryResult<Vec<(CloudConfigId, DeploymentId, String)>> {
+        deployment_cloud_configs::table
+            .inner_join(deployments::table)
+            .filter(deployment_cloud_configs::cloud_config_id.eq_any(ids))
+            .order(deployments::name)
+            .select((deployment_cloud_configs::cloud_config_id, deployments::id, deployments::name))
+            .load(conn)
+    }
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

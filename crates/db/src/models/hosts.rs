@@ -1,0 +1,77 @@
+//! `hosts`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use mosaic_types::HostId;
+
+use crate::schema::hosts;
+
+/// A registered LXD host.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = hosts, check_for_backend(diesel::pg::Pg))]
+pub struct Host {
+    /// Its ID.
+    pub id: HostId,
+    /// Its unique name.
+    pub name: String,
+    /// `https` or `unix`.
+    pub transport: String,
+    /// HTTPS URL.
+    pub url: Option<String>,
+    /// Pinned certificate fingerprint (HTTPS).
+    pub fingerprint: Option<String>,
+    /// Unix socket path.
+    pub socket_path: Option<String>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A host to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = hosts)]
+pub struct NewHost<'a> {
+    /// Its ID.
+    pub id: HostId,
+    /// Its name.
+    pub name: &'a str,
+    /// `https` or `unix`.
+    pub transport: &'a str,
+    /// HTTPS URL.
+    pub url: Option<&'a str>,
+    /// Pinned fingerprint.
+    pub fingerprint: Option<&'a str>,
+    /// Unix socket path.
+    pub socket_path: Option<&'a str>,
+}
+
+impl Host {
+    /// Inserts a host.
+    pub fn create(conn: &mut PgConnection, new: &NewHost<'_>) -> QueryResult<Host> {
+        diesel::insert_into(hosts::table).values(new).returning(Host::as_returning()).get_result(conn)
+    }
+
+    /// Every host, by name.
+    pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Host>> {
+        hosts::table.order(hosts::name).select(Host::as_select()).load(conn)
+    }
+
+    /// One host.
+    pub fn find(conn: &mut PgConnection, id: HostId) -> QueryResult<Host> {
+        hosts::table.find(id).select(Host::as_select()).first(conn)
+    }
+
+    /// Renames a host.
+    pub fn rename(conn: &mut PgConnection, id: HostId, name: &str) -> QueryResult<Host> {
+        diesel::update(hosts::table.find(id))
+            .set((hosts::name.eq(name), hosts::updated_at.eq(Utc::now())))
+            .returning(Host::as_returning())
+            .get_result(conn)
+    }
+
+    /// Removes a host; `false` if there was none.
+    pub fn delete(conn: &mut PgConnection, id: HostId) -> QueryResult<bool> {
+        diesel::delete(hosts::table.find(id)).execute(conn).map(|n| n == 1)
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per table: read structs (`Queryable + Selectable`), insert structs (`NewX`) and the
+//! queries that belong to the table.
+
+pub mod audit;
+pub mod cloud_configs;
+pub mod deployments;
+pub mod hosts;
+pub mod tokens;
+pub mod users;

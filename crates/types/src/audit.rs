@@ -1,0 +1,34 @@
+//! The audit log: who did what, to what, when, and how it ended.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It did what was asked.
+    Success,
+    /// It was refused or failed.
+    Failure,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    /// Increasing ID (use it to page: `?before=`).
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (user name).
+    pub actor: String,
+    /// What, e.g. `host.create`, `cloud_config.update`.
+    pub action: String,
+    /// To what, e.g. `host/lxd-a`.
+    pub target: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Details: the error for failures.
+    pub detail: String,
+}

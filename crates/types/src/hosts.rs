@@ -1,0 +1,129 @@
+//! LXD hosts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::HostId;
+
+/// How Mosaic reaches a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HostTransport {
+    /// HTTPS with Mosaic's client certificate and the server certificate pinned.
+    Https,
+    /// The local daemon's unix socket.
+    Unix,
+}
+
+/// A registered LXD host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Host {
+    /// Its ID.
+    pub id: HostId,
+    /// Its name in Mosaic (unique).
+    pub name: String,
+    /// How it is reached.
+    pub transport: HostTransport,
+    /// Its HTTPS URL (HTTPS hosts).
+    pub url: Option<String>,
+    /// The pinned SHA-256 fingerprint of its certificate (HTTPS hosts).
+    pub fingerprint: Option<String>,
+    /// Its unix socket path (unix hosts).
+    pub socket_path: Option<String>,
+    /// Whether it answered just now, and what it said.
+    pub status: HostStatus,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a host said when last asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HostStatus {
+    /// Whether it answered.
+    pub online: bool,
+    /// Its LXD version, when online.
+    pub lxd_version: Option<String>,
+    /// Whether it is a cluster member, when online.
+    pub clustered: Option<bool>,
+    /// Why it is offline.
+    pub error: Option<String>,
+    /// When it was asked.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/hosts`: register a host, over HTTPS or a unix socket.
+///
+/// HTTPS: `url` and the `fingerprint` the operator confirmed (read it with `POST
+/// /api/v1/hosts/fingerprint`), plus a `trust_token` or `trust_password` unless the host already
+/// trusts Mosaic's certificate. Unix: `socket_path` only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHost {
+    /// Name in Mosaic: letters, digits, `_`, `-`, starting with a letter.
+    pub name: String,
+    /// `https://HOST:PORT`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The SHA-256 fingerprint of the server certificate, as confirmed by the operator.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// A trust token made on the host (`lxc config trust add --name mosaic`).
+    #[serde(default)]
+    pub trust_token: Option<String>,
+    /// The host's trust password (`core.trust_password`).
+    #[serde(default)]
+    pub trust_password: Option<String>,
+    /// Path of the local daemon's unix socket.
+    #[serde(default)]
+    pub socket_path: Option<String>,
+}
+
+/// `PATCH /api/v1/hosts/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateHost {
+    /// The new name.
+    pub name: String,
+}
+
+/// `POST /api/v1/hosts/fingerprint`: which certificate does this URL present?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FingerprintRequest {
+    /// `https://HOST:PORT`.
+    pub url: String,
+}
+
+/// The certificate fingerprint a URL presented, for the operator to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FingerprintResponse {
+    /// The URL asked.
+    pub url: String,
+    /// SHA-256 of the certificate, lowercase hex.
+    pub fingerprint: String,
+}
+
+/// A profile on a host (for "extra profiles" when deploying).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostProfile {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+}
+
+/// An image on a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostImage {
+    /// SHA-256 of the image.
+    pub fingerprint: String,
+    /// Its aliases.
+    pub aliases: Vec<String>,
+    /// Its description property.
+    pub description: String,
+    /// e.g. `x86_64`.
+    pub architecture: String,
+    /// Size in bytes.
+    pub size: u64,
+}

@@ -1,0 +1,40 @@
+//! Validation rules shared by the server and the app, so both say the same thing.
+
+/// Checks a resource name (deployment, host, cloud-config namespace or name).
+///
+/// 1 to 64 characters of letters, digits, `_` and `-`, starting with a letter: names appear in
+/// URLs, in LXD instance names (lower-cased, `_` turned into `-`) and in LXD config values.
+pub fn resource_name(what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.chars().count() > 64 {
+        return Err(format!("{what} must be 1 to 64 characters long"));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(format!("{what} {value:?} must start with a letter"));
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+        return Err(format!("{what} {value:?} contains {c:?}; use letters, digits, '_' and '-'"));
+    }
+    Ok(())
+}
+
+/// Checks a free-text field's length.
+pub fn max_len(what: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.chars().count() > max {
+        return Err(format!("{what} is longer than {max} characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(resource_name("name", "My_Site").is_ok());
+        assert!(resource_name("name", "web-1").is_ok());
+        for bad in ["", "1site", "_x", "a b", "a/b", "é", &"a".repeat(65)] {
+            assert!(resource_name("name", bad).is_err(), "{bad:?}");
+        }
+    }
+}

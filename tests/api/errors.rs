@@ -1,0 +1,33 @@
+//! Bad input of every kind gets the error envelope, never plain text.
+
+use mosaic_testkit::{expect_error, spawn_app};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_requests_get_the_envelope() {
+    let app = spawn_app().await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.request(Method::POST, "/api/v1/deployments")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    expect_error(post("{not json", "application/json").await.unwrap(), 400, "invalid_json").await;
+    expect_error(post("{\"name\": \"x\"}", "text/plain").await.unwrap(), 415, "unsupported_media_type").await;
+    let unknown = app.post("/api/v1/deployments", &json!({"name": "A", "colour": "red"})).await;
+    let message = expect_error(unknown, 400, "invalid_json").await;
+    assert!(message.contains("colour"), "{message}");
+    expect_error(app.post("/api/v1/deployments", &json!({"name": 5})).await, 400, "invalid_json").await;
+
+    expect_error(app.get("/api/v1/deployments/not-a-uuid").await, 400, "invalid_path").await;
+    expect_error(app.get("/api/v1/cloud-configs?limit=x&unknown=1").await, 400, "invalid_query").await;
+    expect_error(app.get("/api/v1/nothing-here").await, 404, "route_not_found").await;
+
+    let wrong_method = app.request(Method::PUT, "/api/v1/deployments").send().await.unwrap();
+    assert_eq!(wrong_method.headers()["allow"], "GET, POST");
+    expect_error(wrong_method, 405, "method_not_allowed").await;
+
+    let huge = json!({"namespace": "A", "name": "B", "image": "busybox", "user_data": "#cloud-config\n".repeat(60_000)});
+    expect_error(app.post("/api/v1/cloud-configs", &huge).await, 413, "payload_too_large").await;
+}

@@ -1,0 +1,121 @@
+//! `spawn_app`: the real Mosaic server on a free port, against a fresh database.
+
+use std::net::SocketAddr;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use mosaic_api::config::{IpNet, Settings};
+use mosaic_api::startup::Application;
+use mosaic_api::state::AppState;
+use reqwest::{Method, RequestBuilder, Response};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{env, http};
+
+/// A running server with an admin token.
+pub struct TestApp {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// The first admin's token.
+    pub token: String,
+    /// The server's state (database pool, identity) to look behind the API.
+    pub state: AppState,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    /// The database's name.
+    pub database: String,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// The URL of `path` (e.g. `/api/v1/hosts`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// A request with the admin token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(&self.token)
+    }
+
+    /// `GET` as admin.
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("request")
+    }
+
+    /// `POST` JSON as admin.
+    pub async fn post<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("request")
+    }
+
+    /// `PATCH` JSON as admin.
+    pub async fn patch<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
+        self.request(Method::PATCH, path).json(body).send().await.expect("request")
+    }
+
+    /// `PUT` JSON as admin.
+    pub async fn put<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
+        self.request(Method::PUT, path).json(body).send().await.expect("request")
+    }
+
+    /// `DELETE` as admin.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.expect("request")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the workers so their database connections close; the command is sent at once.
+        drop(self.server.stop(false));
+    }
+}
+
+/// Reads a JSON body after checking the status, showing the body when the status is wrong.
+pub async fn expect_json<T: DeserializeOwned>(response: Response, status: u16) -> T {
+    let got = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {text}"))
+}
+
+/// Checks an error answer: the status and the envelope's code; returns the message.
+pub async fn expect_error(response: Response, status: u16, code: &str) -> String {
+    let body: serde_json::Value = expect_json(response, status).await;
+    assert_eq!(body["error"]["code"], code, "unexpected error: {body}");
+    body["error"]["message"].as_str().expect("a message").to_owned()
+}
+
+/// Starts Mosaic on `127.0.0.1:0` against a new, empty database in the test cluster, with a data
+/// directory of its own (so a fresh LXD client certificate) and the host allow-list set to
+/// loopback.
+pub async fn spawn_app() -> TestApp {
+    let database = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
+    let admin_url = env().database_url.clone();
+    let name = database.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&admin_url).expect("connect to the test cluster");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
+    })
+    .await
+    .expect("create database task");
+    let base = env().database_url.rsplit_once('/').map(|(b, _)| b).expect("database URL has a path");
+    let token = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: Some(SecretString::from(format!("{base}/{database}"))),
+        data_dir: std::env::temp_dir().join(format!("mosaic-{database}")),
+        admin_token: Some(SecretString::from(token.clone())),
+        host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
+        db_pool_size: 4,
+        lxd_probe_timeout_secs: 3,
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await.expect("Mosaic starts");
+    let address = app.address();
+    let state = app.state().clone();
+    let server = app.server_handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, token, state, http: http(), database, server }
+}
