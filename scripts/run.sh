@@ -1,10 +1,37 @@
 #!/usr/bin/env bash
-# Builds and runs Mosaic on this machine: http://127.0.0.1:8080 unless MOSAIC_LISTEN says otherwise.
+# Sets up and runs Mosaic on this machine: http://127.0.0.1:8080 (MOSAIC_LISTEN overrides).
 #
 #   scripts/run.sh
+#
+# On a fresh Debian machine it installs PostgreSQL's server binaries (Mosaic runs its own private
+# cluster in its data directory unless MOSAIC_DATABASE_URL is set), builds Mosaic, registers the
+# local LXD daemon as host `local` if one answers, and starts the server. The first start prints
+# the admin's API token, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+log() { printf '[run] %s\n' "$*"; }
+
+need_apt=()
+if [ -z "${MOSAIC_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need_apt+=(postgresql)
+fi
+command -v cc >/dev/null || need_apt+=(build-essential)
+[ -e /usr/include/postgresql/libpq-fe.h ] || need_apt+=(libpq-dev)
+if ((${#need_apt[@]})); then
+    log "installing ${need_apt[*]}"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
+fi
+
+# The local LXD daemon, if there is one (Debian's package, a snap, or LXD_DIR).
+if [ -z "${MOSAIC_LOCAL_LXD_SOCKET:-}" ]; then
+    for socket in "${LXD_DIR:-/var/lib/lxd}/unix.socket" /var/snap/lxd/common/lxd/unix.socket; do
+        if [ -S "$socket" ]; then export MOSAIC_LOCAL_LXD_SOCKET="$socket"; break; fi
+    done
+fi
+
 export MOSAIC_LISTEN="${MOSAIC_LISTEN:-127.0.0.1:8080}"
+log "building Mosaic"
 cargo build --release --locked -p mosaic-api --bin mosaic
+log "starting Mosaic on http://$MOSAIC_LISTEN"
 exec target/release/mosaic

@@ -4,10 +4,12 @@
 //! SHA-256. A fast hash is right here (unlike for passwords): the secret has 256 bits of entropy,
 //! so there is nothing to brute-force, and lookups stay a single indexed equality.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, http::header, web};
 use mosaic_db::models::tokens::ApiToken;
 use mosaic_types::UserId;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -43,25 +45,43 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
+    /// Reads the caller that [`authenticate`] put in the request: by the time extractors run,
+    /// the token has been checked, so a bad token is a 401 before any input is looked at.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let secret = bearer(&req)?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| anyhow::anyhow!("application state is not configured"))?
-                .clone();
-            let hash = hash_secret(&secret);
-            let found = db::run(&state.pool, move |conn| Ok(ApiToken::authenticate(conn, &hash)?)).await?;
-            let (_, user) = found.ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))?;
-            let user = AuthUser { id: user.id, name: user.name, is_admin: user.is_admin };
-            // The audit middleware reads the actor from here.
-            req.extensions_mut().insert(user.clone());
-            Ok(user)
-        })
+        let user = req.extensions().get::<AuthUser>().cloned();
+        ready(
+            user.ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token> header".into())),
+        )
     }
+}
+
+/// Middleware for everything under `/api/v1`: checks the bearer token and records the caller,
+/// or answers 401 without running the handler.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match caller(req.request()).await {
+        Ok(user) => {
+            req.extensions_mut().insert(user);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(e) => Ok(req.error_response(e)),
+    }
+}
+
+async fn caller(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let secret = bearer(req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| anyhow::anyhow!("application state is not configured"))?
+        .clone();
+    let hash = hash_secret(&secret);
+    let found = db::run(&state.pool, move |conn| Ok(ApiToken::authenticate(conn, &hash)?)).await?;
+    let (_, user) = found.ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))?;
+    Ok(AuthUser { id: user.id, name: user.name, is_admin: user.is_admin })
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {

@@ -82,6 +82,9 @@ pub struct Settings {
     pub lxd_probe_timeout_secs: u64,
     /// Directory of PostgreSQL's `initdb` and `pg_ctl` for the embedded cluster.
     pub pg_bin_dir: Option<PathBuf>,
+    /// A local LXD daemon's unix socket: registered as host `local` at start-up when it answers
+    /// and no host uses it yet.
+    pub local_lxd_socket: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -97,6 +100,7 @@ impl Default for Settings {
             db_pool_size: 10,
             lxd_probe_timeout_secs: 3,
             pg_bin_dir: None,
+            local_lxd_socket: None,
         }
     }
 }
@@ -114,13 +118,15 @@ struct FileSettings {
     db_pool_size: Option<u32>,
     lxd_probe_timeout_secs: Option<u64>,
     pg_bin_dir: Option<PathBuf>,
+    local_lxd_socket: Option<PathBuf>,
 }
 
 impl Settings {
     /// Defaults, overridden by the file named in `MOSAIC_CONFIG` (if any), then by `MOSAIC_*`
     /// variables: `MOSAIC_LISTEN`, `MOSAIC_DATABASE_URL`, `MOSAIC_DATA_DIR`, `MOSAIC_LOG_FORMAT`,
     /// `MOSAIC_ADMIN_TOKEN`, `MOSAIC_HOST_ALLOWLIST` (comma-separated CIDRs),
-    /// `MOSAIC_DB_POOL_SIZE`, `MOSAIC_LXD_PROBE_TIMEOUT_SECS`, `MOSAIC_PG_BIN_DIR`.
+    /// `MOSAIC_DB_POOL_SIZE`, `MOSAIC_LXD_PROBE_TIMEOUT_SECS`, `MOSAIC_PG_BIN_DIR`,
+    /// `MOSAIC_LOCAL_LXD_SOCKET`.
     pub fn load() -> anyhow::Result<Self> {
         let file = match std::env::var_os("MOSAIC_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
@@ -149,6 +155,7 @@ impl Settings {
                 .context("MOSAIC_LXD_PROBE_TIMEOUT_SECS")?
                 .or(file.lxd_probe_timeout_secs),
             pg_bin_dir: env("PG_BIN_DIR").map(PathBuf::from).or(file.pg_bin_dir),
+            local_lxd_socket: env("LOCAL_LXD_SOCKET").map(PathBuf::from).or(file.local_lxd_socket),
         })
     }
 
@@ -185,6 +192,9 @@ impl Settings {
         }
         if let Some(dir) = f.pg_bin_dir {
             self.pg_bin_dir = Some(dir);
+        }
+        if let Some(socket) = f.local_lxd_socket.filter(|p| !p.as_os_str().is_empty()) {
+            self.local_lxd_socket = Some(socket);
         }
         Ok(self)
     }

@@ -156,8 +156,14 @@ pub fn json_error(err: error::JsonPayloadError, _req: &HttpRequest) -> actix_web
     error::InternalError::from_response(err, HttpResponse::build(status).json(envelope(code, message))).into()
 }
 
-/// Routes path extractor errors (e.g. an ID that is not a UUID) into the envelope.
-pub fn path_error(err: error::PathError, _req: &HttpRequest) -> actix_web::Error {
+/// Routes path extractor errors (e.g. an ID that is not a UUID) into the envelope. A path that
+/// only looked like a parameter (`PATCH /hosts/fingerprint` reaching `PATCH /hosts/{id}`) is
+/// answered 405, as for any other documented path used with the wrong method.
+pub fn path_error(err: error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let known = req.app_data::<actix_web::web::Data<crate::routes::fallback::KnownPaths>>();
+    if let Some(response) = known.and_then(|k| crate::routes::fallback::method_not_allowed(req, k)) {
+        return error::InternalError::from_response(err, response).into();
+    }
     let body = envelope("invalid_path", format!("invalid path parameter: {err}"));
     error::InternalError::from_response(err, HttpResponse::BadRequest().json(body)).into()
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 use anyhow::Context;
 
 /// Loads `client.crt` + `client.key` from `data_dir`, or generates and stores them (the key with
-/// mode 0600, the directory 0700) so every host that trusts Mosaic keeps trusting it across restarts.
+/// mode 0600) so every host that trusts Mosaic keeps trusting it across restarts.
+///
+/// The directory itself is 0711: others may pass through it (the embedded PostgreSQL cluster
+/// inside belongs to the `postgres` user) but not list it.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<lxd::Identity> {
     let cert_path = data_dir.join("client.crt");
     let key_path = data_dir.join("client.key");
@@ -21,7 +24,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<lxd::Identity> {
             .context("Invalid client certificate in the data directory");
     }
     fs::create_dir_all(data_dir).with_context(|| format!("Failed to create {}", data_dir.display()))?;
-    fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
+    fs::set_permissions(data_dir, fs::Permissions::from_mode(0o711))
         .context("Failed to restrict the data directory")?;
     let (identity, key_pem) =
         lxd::Identity::generate("mosaic").context("Failed to generate a client certificate")?;

@@ -52,6 +52,9 @@ impl Application {
                 .await
                 .context("Database setup panicked")??;
         let identity = identity::load_or_create(&settings.data_dir)?;
+        if let Some(socket) = &settings.local_lxd_socket {
+            register_local_lxd(&pool, socket).await;
+        }
 
         let state = AppState {
             pool,
@@ -118,6 +121,46 @@ impl Application {
         let result = server.await;
         drop(_postgres);
         result
+    }
+}
+
+/// Registers the local LXD daemon as host `local` when its socket answers and no host uses it.
+/// Start-up goes on without it otherwise: a missing local daemon is normal.
+async fn register_local_lxd(pool: &mosaic_db::DbPool, socket: &std::path::Path) {
+    use mosaic_db::models::hosts::{Host, NewHost};
+    let Some(path) = socket.to_str().map(str::to_owned) else { return };
+    let answered = match lxd::Client::unix(socket) {
+        Ok(client) => client.server().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = answered {
+        tracing::info!(socket = %path, error = %e, "no local LXD daemon answers; not registering one");
+        return;
+    }
+    let stored = crate::db::run(pool, move |conn| {
+        let known = Host::all(conn)?
+            .into_iter()
+            .any(|h| h.socket_path.as_deref() == Some(path.as_str()) || h.name == "local");
+        if !known {
+            let new = NewHost {
+                id: mosaic_types::HostId::new(),
+                name: "local",
+                transport: "unix",
+                url: None,
+                fingerprint: None,
+                socket_path: Some(&path),
+            };
+            Host::create(conn, &new)?;
+        }
+        Ok(!known)
+    })
+    .await;
+    match stored {
+        Ok(true) => {
+            tracing::info!(socket = %socket.display(), "registered the local LXD daemon as host `local`")
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = ?e, "could not register the local LXD daemon"),
     }
 }
 

@@ -49,15 +49,19 @@ pub struct DeploymentRef {
 #[serde(deny_unknown_fields)]
 pub struct CreateCloudConfig {
     /// Namespace: letters, digits, `_`, `-`, starting with a letter.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub namespace: String,
     /// Name: the same rules.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
     /// Free text.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// cloud-init user-data: must start with `#cloud-config` and be a YAML mapping.
     pub user_data: String,
     /// Image alias or fingerprint.
+    #[schema(min_length = 1, max_length = 255)]
     pub image: String,
     /// Extra LXD config keys: `environment.*`, `limits.*` and `user.*` (except Mosaic's own).
     #[serde(default)]
@@ -70,18 +74,22 @@ pub struct CreateCloudConfig {
 pub struct UpdateCloudConfig {
     /// New namespace.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub namespace: Option<String>,
     /// New name.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: Option<String>,
     /// New description.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// New user-data (new revision).
     #[serde(default)]
     pub user_data: Option<String>,
     /// New image (new revision).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
     pub image: Option<String>,
     /// New config keys, replacing the old ones (new revision).
     #[serde(default)]

@@ -60,7 +60,8 @@ pub struct CloudConfigPin {
     /// The cloud-config.
     pub cloud_config_id: CloudConfigId,
     /// The revision; its current one when omitted.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::opt_i32")]
+    #[schema(minimum = 1)]
     pub revision: Option<i32>,
 }
 
@@ -69,6 +70,7 @@ pub struct CloudConfigPin {
 #[serde(deny_unknown_fields)]
 pub struct CreateDeployment {
     /// Name: letters, digits, `_`, `-`, starting with a letter.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
     /// Its cloud-configs.
     #[serde(default)]
@@ -80,6 +82,7 @@ pub struct CreateDeployment {
 #[serde(deny_unknown_fields)]
 pub struct UpdateDeployment {
     /// The new name.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
 }
 
@@ -88,5 +91,7 @@ pub struct UpdateDeployment {
 #[serde(deny_unknown_fields)]
 pub struct PinRevision {
     /// The revision to use.
+    #[serde(deserialize_with = "crate::lenient::i32")]
+    #[schema(minimum = 1)]
     pub revision: i32,
 }

@@ -61,6 +61,7 @@ pub struct HostStatus {
 #[serde(deny_unknown_fields)]
 pub struct CreateHost {
     /// Name in Mosaic: letters, digits, `_`, `-`, starting with a letter.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
     /// `https://HOST:PORT`.
     #[serde(default)]
@@ -84,6 +85,7 @@ pub struct CreateHost {
 #[serde(deny_unknown_fields)]
 pub struct UpdateHost {
     /// The new name.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
 }
 

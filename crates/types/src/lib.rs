@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod hosts;
 pub mod ids;
+pub mod lenient;
 pub mod users;
 pub mod validate;
 

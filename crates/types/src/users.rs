@@ -37,6 +37,7 @@ pub struct ApiToken {
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// What it is for (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -54,6 +55,7 @@ pub struct CreatedToken {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Name: letters, digits, `_`, `-`, starting with a letter.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
     pub name: String,
     /// Whether it may manage users.
     #[serde(default)]

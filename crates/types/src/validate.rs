@@ -17,10 +17,13 @@ pub fn resource_name(what: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a free-text field's length.
+/// Checks a free-text field: at most `max` characters and no NUL (PostgreSQL text cannot hold one).
 pub fn max_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     if value.chars().count() > max {
         return Err(format!("{what} is longer than {max} characters"));
+    }
+    if value.contains('\0') {
+        return Err(format!("{what} contains a NUL character"));
     }
     Ok(())
 }

@@ -34,17 +34,20 @@ impl KnownPaths {
         KnownPaths(paths)
     }
 
-    fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+    /// The methods of the documented path that `path` matches, preferring literal segments over
+    /// parameters (`/hosts/fingerprint` is not `/hosts/{id}`).
+    pub fn allowed(&self, path: &str) -> Option<&[&'static str]> {
         let wanted = segments(path);
         self.0
             .iter()
-            .find(|(template, _)| {
+            .filter(|(template, _)| {
                 template.len() == wanted.len()
                     && template
                         .iter()
                         .zip(&wanted)
                         .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
             })
+            .max_by_key(|(template, _)| template.iter().filter(|t| !t.starts_with('{')).count())
             .map(|(_, methods)| methods.as_slice())
     }
 }
@@ -53,16 +56,26 @@ fn segments(path: &str) -> Vec<String> {
     path.trim_end_matches('/').split('/').map(str::to_owned).collect()
 }
 
-/// The default service.
+/// The default service: 405 for a documented path used with the wrong method, 404 otherwise.
 pub async fn not_found(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
-    match known.allowed(req.path()) {
-        Some(methods) => {
-            HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, methods.join(", "))).json(
-                envelope("method_not_allowed", format!("{} is not allowed on {}", req.method(), req.path())),
-            )
-        }
+    match method_not_allowed(&req, &known) {
+        Some(response) => response,
         None => {
             HttpResponse::NotFound().json(envelope("route_not_found", format!("no route for {}", req.path())))
         }
     }
+}
+
+/// A 405 (with `Allow`) if the path is documented but not for this method.
+pub fn method_not_allowed(req: &HttpRequest, known: &KnownPaths) -> Option<HttpResponse> {
+    let methods = known.allowed(req.path())?;
+    if methods.contains(&req.method().as_str()) {
+        return None;
+    }
+    Some(
+        HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, methods.join(", "))).json(envelope(
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        )),
+    )
 }

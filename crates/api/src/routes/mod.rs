@@ -1,7 +1,10 @@
 //! HTTP routes: a folder per resource, a file per action. Handler names are `<verb>_<resource>`
 //! and become the OpenAPI operation ids.
 
+use actix_web::middleware::from_fn;
 use utoipa_actix_web::scope;
+
+use crate::auth;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod audit;
@@ -17,6 +20,7 @@ pub mod users;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::get::get_health).service(
         scope("/v1")
+            .wrap(from_fn(auth::authenticate))
             .configure(hosts::configure)
             .configure(cloud_configs::configure)
             .configure(deployments::configure)

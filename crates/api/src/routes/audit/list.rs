@@ -19,6 +19,7 @@ pub struct Page {
     /// Only entries older than this id (the last id of the previous page).
     before: Option<i64>,
     /// How many entries, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 

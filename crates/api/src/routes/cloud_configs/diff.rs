@@ -20,8 +20,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct Between {
     /// The older revision.
+    #[param(minimum = 1)]
     from: i32,
     /// The newer revision.
+    #[param(minimum = 1)]
     to: i32,
 }
 

@@ -36,8 +36,10 @@ pub async fn list_cloud_configs(
     search: web::Query<Search>,
 ) -> Result<web::Json<Vec<CloudConfig>>, ApiError> {
     let Search { namespace, q } = search.into_inner();
-    if q.as_ref().is_some_and(|q| q.len() > 200) {
-        return Err(ApiError::validation("q is longer than 200 characters"));
+    for (what, value) in [("q", &q), ("namespace", &namespace)] {
+        if let Some(v) = value {
+            mosaic_types::validate::max_len(what, v, 200).map_err(ApiError::validation)?;
+        }
     }
     let found = db::run(&state.pool, move |conn| {
         let rows = Row::search(conn, namespace.as_deref(), q.as_deref().filter(|q| !q.is_empty()))?;

@@ -18,6 +18,9 @@ pub fn user_data(text: &str) -> Result<(), ApiError> {
     if text.len() > MAX_USER_DATA {
         return Err(ApiError::validation(format!("user_data is larger than {} KiB", MAX_USER_DATA / 1024)));
     }
+    if text.contains('\0') {
+        return Err(ApiError::validation("user_data contains a NUL character"));
+    }
     let first = text.lines().next().unwrap_or("");
     if first.trim_end() != "#cloud-config" {
         return Err(ApiError::validation("user_data line 1: must be exactly `#cloud-config`"));

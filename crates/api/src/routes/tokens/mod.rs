@@ -29,8 +29,8 @@ pub(crate) fn issue(conn: &mut PgConnection, user: UserId, name: &str) -> Result
 
 /// Checks a token name.
 pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.trim().is_empty() || name.chars().count() > 100 {
+    if name.trim().is_empty() {
         return Err(ApiError::validation("token name must be 1 to 100 characters"));
     }
-    Ok(())
+    mosaic_types::validate::max_len("token name", name, 100).map_err(ApiError::validation)
 }
