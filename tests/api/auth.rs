@@ -6,10 +6,10 @@ use serde_json::json;
 
 /// Every operation the document marks as needing a token, with its path parameters filled in.
 fn protected_operations() -> Vec<(Method, String)> {
-    let doc = serde_json::to_value(mosaic_api::openapi::document()).unwrap();
+    let doc = serde_json::to_value(mosaic_api::openapi::document()).expect("document");
     let mut ops = Vec::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
             let secured = op.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
             if secured {
                 let concrete =
@@ -24,7 +24,7 @@ fn protected_operations() -> Vec<(Method, String)> {
                         })
                         .collect::<Vec<_>>()
                         .join("/");
-                ops.push((method.to_uppercase().parse().unwrap(), concrete));
+                ops.push((method.to_uppercase().parse().expect("method"), concrete));
             }
         }
     }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 async fn cloud_config(app: &TestApp, namespace: &str) -> String {
     let body = json!({"namespace": namespace, "name": "My_Site", "user_data": "#cloud-config\nruncmd: []\n", "image": "busybox"});
     let created: Value = expect_json(app.post("/api/v1/cloud-configs", &body).await, 201).await;
-    created["id"].as_str().unwrap().to_owned()
+    created["id"].as_str().expect("id").to_owned()
 }
 
 #[tokio::test]
@@ -24,7 +24,7 @@ async fn create_list_get_rename_and_change_members() {
         201,
     )
     .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/deployments/{id}");
     assert_eq!(created["cloud_configs"][0]["namespace"], "Webservers");
     assert_eq!(created["cloud_configs"][0]["revision"], 1);

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod cloud_configs;
 mod deployments;
+mod embedded;
 mod errors;
 mod health;
 mod hosts;

@@ -1,0 +1,38 @@
+//! The embedded default: no database configured, so Mosaic runs its own PostgreSQL cluster.
+
+use mosaic_api::config::Settings;
+use mosaic_api::startup::Application;
+use mosaic_testkit::{env, expect_json, http};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn without_a_database_url_mosaic_runs_and_stops_its_own_cluster() {
+    let data_dir = std::env::temp_dir().join(format!("mosaic-embedded-{}", uuid::Uuid::new_v4().simple()));
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.clone(),
+        admin_token: Some(SecretString::from("mosaic_embedded_test".to_owned())),
+        local_lxd_socket: Some(env().hosts[0].socket.clone()),
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await.expect("Mosaic starts with its own PostgreSQL");
+    let address = app.address();
+    let handle = app.server_handle();
+    let server = tokio::spawn(app.run_until_stopped());
+    let pid_file = data_dir.join("postgres/data/postmaster.pid");
+    assert!(pid_file.exists(), "the private cluster runs");
+
+    let health: serde_json::Value =
+        expect_json(http().get(format!("http://{address}/api/health")).send().await.unwrap(), 200).await;
+    assert_eq!(health["database"], true);
+    // The local LXD daemon was registered as host `local`.
+    assert_eq!(health["hosts"], serde_json::json!([{"name": "local", "online": true}]));
+
+    handle.stop(true).await;
+    server.await.unwrap().unwrap();
+    assert!(!pid_file.exists(), "the private cluster is stopped with Mosaic");
+    let key = std::fs::metadata(data_dir.join("client.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
