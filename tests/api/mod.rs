@@ -8,4 +8,5 @@ mod embedded;
 mod errors;
 mod health;
 mod hosts;
+mod lifecycle;
 mod openapi;

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use mosaic_api::config::{IpNet, Settings};
+use std::time::Duration;
+
+use mosaic_api::config::{IpNet, JobSettings, Settings};
 use mosaic_api::startup::Application;
 use mosaic_api::state::AppState;
 use reqwest::{Method, RequestBuilder, Response};
@@ -87,10 +89,21 @@ pub async fn expect_error(response: Response, status: u16, code: &str) -> String
     body["error"]["message"].as_str().expect("a message").to_owned()
 }
 
-/// Starts Mosaic on `127.0.0.1:0` against a new, empty database in the test cluster, with a data
-/// directory of its own (so a fresh LXD client certificate) and the host allow-list set to
-/// loopback.
-pub async fn spawn_app() -> TestApp {
+/// Job settings for tests: short intervals so crashes and retries are noticed within seconds.
+pub fn test_job_settings() -> JobSettings {
+    JobSettings {
+        poll_interval: Duration::from_millis(500),
+        stale_after: Duration::from_secs(4),
+        stop_timeout: Duration::from_secs(20),
+        readiness_timeout: Duration::from_secs(180),
+        cache_interval: Duration::from_secs(1),
+        delete_retry_interval: Duration::from_secs(1),
+        ..JobSettings::default()
+    }
+}
+
+/// Creates an empty database in the test cluster; returns its URL.
+pub async fn create_database() -> (String, String) {
     let database = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
     let admin_url = env().database_url.clone();
     let name = database.clone();
@@ -101,15 +114,30 @@ pub async fn spawn_app() -> TestApp {
     .await
     .expect("create database task");
     let base = env().database_url.rsplit_once('/').map(|(b, _)| b).expect("database URL has a path");
-    let token = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
+    (format!("{base}/{database}"), database)
+}
+
+/// Starts Mosaic on `127.0.0.1:0` against a new, empty database in the test cluster, with a data
+/// directory of its own (so a fresh LXD client certificate) and the host allow-list set to
+/// loopback.
+pub async fn spawn_app() -> TestApp {
+    let (url, database) = create_database().await;
+    spawn_app_on(&url, &database, &format!("mosaic_test_{}", uuid::Uuid::new_v4().simple())).await
+}
+
+/// Starts another Mosaic server process (in this process) on an existing database, with its own
+/// data directory: how several servers share one database.
+pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
+    let token = token.to_owned();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: Some(SecretString::from(format!("{base}/{database}"))),
-        data_dir: std::env::temp_dir().join(format!("mosaic-{database}")),
+        database_url: Some(SecretString::from(url.to_owned())),
+        data_dir: std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple())),
         admin_token: Some(SecretString::from(token.clone())),
         host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
         db_pool_size: 4,
         lxd_probe_timeout_secs: 3,
+        jobs: test_job_settings(),
         ..Settings::default()
     };
     let app = Application::build(settings).await.expect("Mosaic starts");
@@ -117,5 +145,5 @@ pub async fn spawn_app() -> TestApp {
     let state = app.state().clone();
     let server = app.server_handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, token, state, http: http(), database, server }
+    TestApp { address, token, state, http: http(), database: database.to_owned(), server }
 }

@@ -15,7 +15,11 @@ use lxd::{Client, Fingerprint, Identity, InstanceName};
 use url::Url;
 
 mod app;
-pub use app::{TestApp, expect_error, expect_json, spawn_app};
+mod lifecycle;
+pub use app::{
+    TestApp, create_database, expect_error, expect_json, spawn_app, spawn_app_on, test_job_settings,
+};
+pub use lifecycle::{JOB_DEADLINE, Relay, eventually};
 
 /// Where `scripts/testenv.sh` writes the environment file unless told otherwise.
 pub const DEFAULT_ENV_FILE: &str = "/var/lib/mosaic-testenv/env";

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::SecretString;
@@ -85,6 +86,44 @@ pub struct Settings {
     /// A local LXD daemon's unix socket: registered as host `local` at start-up when it answers
     /// and no host uses it yet.
     pub local_lxd_socket: Option<PathBuf>,
+    /// The job engine and host cache.
+    pub jobs: JobSettings,
+}
+
+/// How jobs run. The defaults suit production; tests shorten the intervals.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Concurrent LXD calls per host, across all jobs of this server.
+    pub per_host_concurrency: usize,
+    /// Most instances one deploy request may create.
+    pub max_instances_per_deploy: u32,
+    /// How often to look for jobs queued by other server processes.
+    pub poll_interval: Duration,
+    /// A running job whose server has not sent a heartbeat for this long is taken over.
+    pub stale_after: Duration,
+    /// Seconds a clean stop may take before the container is killed.
+    pub stop_timeout: Duration,
+    /// How long to wait for cloud-init to finish when checking readiness.
+    pub readiness_timeout: Duration,
+    /// How often the host cache polls every host.
+    pub cache_interval: Duration,
+    /// How often to retry deleting deployments stuck on an offline host.
+    pub delete_retry_interval: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            per_host_concurrency: 8,
+            max_instances_per_deploy: 100,
+            poll_interval: Duration::from_secs(1),
+            stale_after: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(30),
+            readiness_timeout: Duration::from_secs(300),
+            cache_interval: Duration::from_secs(5),
+            delete_retry_interval: Duration::from_secs(15),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -101,6 +140,7 @@ impl Default for Settings {
             lxd_probe_timeout_secs: 3,
             pg_bin_dir: None,
             local_lxd_socket: None,
+            jobs: JobSettings::default(),
         }
     }
 }
@@ -119,6 +159,12 @@ struct FileSettings {
     lxd_probe_timeout_secs: Option<u64>,
     pg_bin_dir: Option<PathBuf>,
     local_lxd_socket: Option<PathBuf>,
+    per_host_concurrency: Option<usize>,
+    max_instances_per_deploy: Option<u32>,
+    job_stale_after_secs: Option<u64>,
+    stop_timeout_secs: Option<u64>,
+    readiness_timeout_secs: Option<u64>,
+    cache_interval_secs: Option<u64>,
 }
 
 impl Settings {
@@ -126,7 +172,9 @@ impl Settings {
     /// variables: `MOSAIC_LISTEN`, `MOSAIC_DATABASE_URL`, `MOSAIC_DATA_DIR`, `MOSAIC_LOG_FORMAT`,
     /// `MOSAIC_ADMIN_TOKEN`, `MOSAIC_HOST_ALLOWLIST` (comma-separated CIDRs),
     /// `MOSAIC_DB_POOL_SIZE`, `MOSAIC_LXD_PROBE_TIMEOUT_SECS`, `MOSAIC_PG_BIN_DIR`,
-    /// `MOSAIC_LOCAL_LXD_SOCKET`.
+    /// `MOSAIC_LOCAL_LXD_SOCKET`, `MOSAIC_PER_HOST_CONCURRENCY`, `MOSAIC_MAX_INSTANCES_PER_DEPLOY`,
+    /// `MOSAIC_JOB_STALE_AFTER_SECS`, `MOSAIC_STOP_TIMEOUT_SECS`, `MOSAIC_READINESS_TIMEOUT_SECS`,
+    /// `MOSAIC_CACHE_INTERVAL_SECS`.
     pub fn load() -> anyhow::Result<Self> {
         let file = match std::env::var_os("MOSAIC_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
@@ -156,6 +204,18 @@ impl Settings {
                 .or(file.lxd_probe_timeout_secs),
             pg_bin_dir: env("PG_BIN_DIR").map(PathBuf::from).or(file.pg_bin_dir),
             local_lxd_socket: env("LOCAL_LXD_SOCKET").map(PathBuf::from).or(file.local_lxd_socket),
+            per_host_concurrency: number(env("PER_HOST_CONCURRENCY"), "PER_HOST_CONCURRENCY")?
+                .or(file.per_host_concurrency),
+            max_instances_per_deploy: number(env("MAX_INSTANCES_PER_DEPLOY"), "MAX_INSTANCES_PER_DEPLOY")?
+                .or(file.max_instances_per_deploy),
+            job_stale_after_secs: number(env("JOB_STALE_AFTER_SECS"), "JOB_STALE_AFTER_SECS")?
+                .or(file.job_stale_after_secs),
+            stop_timeout_secs: number(env("STOP_TIMEOUT_SECS"), "STOP_TIMEOUT_SECS")?
+                .or(file.stop_timeout_secs),
+            readiness_timeout_secs: number(env("READINESS_TIMEOUT_SECS"), "READINESS_TIMEOUT_SECS")?
+                .or(file.readiness_timeout_secs),
+            cache_interval_secs: number(env("CACHE_INTERVAL_SECS"), "CACHE_INTERVAL_SECS")?
+                .or(file.cache_interval_secs),
         })
     }
 
@@ -196,8 +256,33 @@ impl Settings {
         if let Some(socket) = f.local_lxd_socket.filter(|p| !p.as_os_str().is_empty()) {
             self.local_lxd_socket = Some(socket);
         }
+        if let Some(n) = f.per_host_concurrency {
+            self.jobs.per_host_concurrency = n.max(1);
+        }
+        if let Some(n) = f.max_instances_per_deploy {
+            self.jobs.max_instances_per_deploy = n.max(1);
+        }
+        if let Some(s) = f.job_stale_after_secs {
+            self.jobs.stale_after = Duration::from_secs(s.max(2));
+        }
+        if let Some(s) = f.stop_timeout_secs {
+            self.jobs.stop_timeout = Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = f.readiness_timeout_secs {
+            self.jobs.readiness_timeout = Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = f.cache_interval_secs {
+            self.jobs.cache_interval = Duration::from_secs(s.max(1));
+        }
         Ok(self)
     }
+}
+
+fn number<T: std::str::FromStr>(value: Option<String>, key: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value.map(|v| v.parse::<T>()).transpose().with_context(|| format!("MOSAIC_{key} is not a number"))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {

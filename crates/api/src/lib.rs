@@ -2,13 +2,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod embedded_pg;
 pub mod error;
 pub mod hosts;
 pub mod identity;
+pub mod jobs;
 pub mod openapi;
+pub mod overview;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -17,11 +17,13 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::audit::{self, OperationNames};
 use crate::auth;
+use crate::cache::HostCache;
 use crate::config::Settings;
 use crate::embedded_pg::EmbeddedPostgres;
 use crate::error;
 use crate::hosts::HostClients;
 use crate::identity;
+use crate::jobs::{JobSignals, runner};
 use crate::openapi;
 use crate::routes::{self, fallback::KnownPaths};
 use crate::state::AppState;
@@ -36,6 +38,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     initial_admin_token: Option<String>,
+    background: Vec<tokio::task::JoinHandle<()>>,
     // Declared last: dropped after the server, so PostgreSQL outlives every connection.
     _postgres: Option<EmbeddedPostgres>,
 }
@@ -56,20 +59,29 @@ impl Application {
             register_local_lxd(&pool, socket).await;
         }
 
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("Failed to bind {}", settings.listen))?;
+        let address = listener.local_addr().context("Failed to read the bound address")?;
         let state = AppState {
             pool,
             settings: settings.clone(),
             identity: Arc::new(identity),
             hosts: Arc::new(HostClients::default()),
+            limiter: Arc::new(lxd::HostLimiter::new(settings.jobs.per_host_concurrency)),
+            jobs: Arc::new(JobSignals::default()),
+            cache: Arc::new(HostCache::default()),
+            worker: worker_name(address).into(),
+            address,
         };
+        let background = vec![
+            tokio::spawn(state.cache.clone().run(state.clone(), settings.jobs.cache_interval)),
+            tokio::spawn(runner::run(state.clone())),
+        ];
         let api = openapi::document();
         let names = web::Data::new(OperationNames::from_openapi(&api));
         let known = web::Data::new(KnownPaths::from_openapi(&api));
         let data = web::Data::new(state.clone());
 
-        let listener = TcpListener::bind(settings.listen)
-            .with_context(|| format!("Failed to bind {}", settings.listen))?;
-        let address = listener.local_addr().context("Failed to read the bound address")?;
         let server = HttpServer::new(move || {
             // The docs go first: actix hands a request to the first scope whose prefix matches,
             // and `/api` would otherwise swallow `/api/docs` and `/api/openapi.json`.
@@ -91,7 +103,7 @@ impl Application {
         .listen(listener)
         .context("Failed to listen")?
         .run();
-        Ok(Application { address, server, state, initial_admin_token, _postgres: postgres })
+        Ok(Application { address, server, state, initial_admin_token, background, _postgres: postgres })
     }
 
     /// The address actually bound.
@@ -117,8 +129,11 @@ impl Application {
     /// Serves until the process is asked to stop (SIGINT/SIGTERM), then stops the embedded
     /// PostgreSQL if Mosaic started one.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, _postgres, .. } = self;
+        let Application { server, background, _postgres, .. } = self;
         let result = server.await;
+        for task in background {
+            task.abort();
+        }
         drop(_postgres);
         result
     }
@@ -162,6 +177,11 @@ async fn register_local_lxd(pool: &mosaic_db::DbPool, socket: &std::path::Path) 
         Ok(false) => {}
         Err(e) => tracing::warn!(error = ?e, "could not register the local LXD daemon"),
     }
+}
+
+/// This process's name in `jobs.claimed_by`: unique across processes and restarts.
+fn worker_name(address: SocketAddr) -> String {
+    format!("{}:{}/{}", address, std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
 type Prepared = (Option<EmbeddedPostgres>, mosaic_db::DbPool, Option<String>);

@@ -1,13 +1,17 @@
-//! What every handler shares.
+//! What every handler and job shares.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mosaic_db::DbPool;
+use mosaic_types::HostId;
 
+use crate::cache::HostCache;
 use crate::config::Settings;
 use crate::hosts::HostClients;
+use crate::jobs::JobSignals;
 
-/// Application state, cloned into each worker (everything inside is shared).
+/// Application state, cloned into each worker and job (everything inside is shared).
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool.
@@ -18,4 +22,14 @@ pub struct AppState {
     pub identity: Arc<lxd::Identity>,
     /// One LXD client per registered host.
     pub hosts: Arc<HostClients>,
+    /// The per-host bound on concurrent LXD calls, shared by every job of this server.
+    pub limiter: Arc<lxd::HostLimiter<HostId>>,
+    /// Wakes the job runner and tells event streams about progress.
+    pub jobs: Arc<JobSignals>,
+    /// What LXD last said about Mosaic's containers, per host.
+    pub cache: Arc<HostCache>,
+    /// This server process's name in `jobs.claimed_by`.
+    pub worker: Arc<str>,
+    /// The address the server listens on (phone-home proxies connect to its port).
+    pub address: SocketAddr,
 }

@@ -65,6 +65,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        status -> Text,
     }
 }
 
@@ -77,6 +78,65 @@ diesel::table! {
         fingerprint -> Nullable<Text>,
         socket_path -> Nullable<Text>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        cloud_config_id -> Uuid,
+        revision -> Int4,
+        host_id -> Uuid,
+        name -> Text,
+        ordinal -> Int4,
+        profiles -> Array<Nullable<Text>>,
+        state -> Text,
+        last_error -> Nullable<Text>,
+        readiness -> Text,
+        readiness_detail -> Nullable<Text>,
+        phone_home_secret -> Nullable<Text>,
+        phoned_home_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        first_started_at -> Nullable<Timestamptz>,
+        last_started_at -> Nullable<Timestamptz>,
+        last_stopped_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    job_items (job_id, instance_id) {
+        job_id -> Uuid,
+        instance_id -> Uuid,
+        instance_name -> Text,
+        host_id -> Uuid,
+        host_name -> Text,
+        step -> Text,
+        finished -> Bool,
+        error -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        deployment_id -> Nullable<Uuid>,
+        deployment_name -> Text,
+        kind -> Text,
+        state -> Text,
+        total -> Int4,
+        done -> Int4,
+        failed -> Int4,
+        error -> Nullable<Text>,
+        created_by -> Text,
+        claimed_by -> Nullable<Text>,
+        attempts -> Int4,
+        heartbeat_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
     }
 }
@@ -96,6 +156,11 @@ diesel::joinable!(cloud_config_revisions -> cloud_configs (cloud_config_id));
 diesel::joinable!(cloud_config_revisions -> users (author_id));
 diesel::joinable!(deployment_cloud_configs -> cloud_configs (cloud_config_id));
 diesel::joinable!(deployment_cloud_configs -> deployments (deployment_id));
+diesel::joinable!(instances -> cloud_configs (cloud_config_id));
+diesel::joinable!(instances -> deployments (deployment_id));
+diesel::joinable!(instances -> hosts (host_id));
+diesel::joinable!(job_items -> jobs (job_id));
+diesel::joinable!(jobs -> deployments (deployment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -105,5 +170,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     deployment_cloud_configs,
     deployments,
     hosts,
+    instances,
+    job_items,
+    jobs,
     users,
 );

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{CloudConfigId, DeploymentId};
+use crate::ids::{CloudConfigId, DeploymentId, HostId, InstanceId};
+use crate::instances::{HostInstances, OrphanedInstance};
 
 /// A deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -13,12 +14,20 @@ pub struct Deployment {
     pub id: DeploymentId,
     /// Its name (unique).
     pub name: String,
+    /// `active`, or `deleting` while its containers are being removed.
+    pub status: DeploymentStatus,
     /// The cloud-configs it groups, each pinned to a revision.
     pub cloud_configs: Vec<DeploymentCloudConfig>,
     /// Its containers, counted by state.
     pub instances: InstanceCounts,
+    /// Its containers, counted by readiness.
+    pub readiness: ReadinessCounts,
+    /// Whether every container is ready (and there is at least one).
+    pub ready: bool,
     /// Memory in use by its containers, in bytes.
     pub memory_bytes: u64,
+    /// Age of the oldest LXD figure used, in milliseconds (`null` without instances).
+    pub data_age_ms: Option<u64>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -40,6 +49,16 @@ pub struct DeploymentCloudConfig {
     pub latest_revision: i32,
 }
 
+/// A deployment's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentStatus {
+    /// In use.
+    Active,
+    /// Being deleted; stays so while instances on an offline host remain.
+    Deleting,
+}
+
 /// Containers of a deployment by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InstanceCounts {
@@ -49,8 +68,90 @@ pub struct InstanceCounts {
     pub running: u32,
     /// Stopped.
     pub stopped: u32,
-    /// Anything else (starting, error, unknown because the host is offline...).
+    /// Starting, stopping, frozen, in error, or not created yet.
     pub other: u32,
+    /// On a host that does not answer.
+    pub unknown: u32,
+    /// Deleted from LXD behind Mosaic's back.
+    pub missing: u32,
+}
+
+/// Containers of a deployment by readiness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReadinessCounts {
+    /// cloud-config applied.
+    pub ready: u32,
+    /// Not known yet.
+    pub pending: u32,
+    /// cloud-config failed.
+    pub failed: u32,
+    /// Cannot be told (no cloud-init in the image).
+    pub unknown: u32,
+}
+
+/// A deployment with its instances grouped by host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentDetail {
+    /// The deployment and its figures.
+    #[serde(flatten)]
+    pub deployment: Deployment,
+    /// Its instances, by host.
+    pub hosts: Vec<HostInstances>,
+    /// Containers carrying this deployment's key that Mosaic's database does not know.
+    pub orphaned: Vec<OrphanedInstance>,
+}
+
+/// How instances are spread over the chosen hosts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// `count` instances in all, spread evenly over the hosts.
+    #[default]
+    Spread,
+    /// `count` instances on each host (LXDMosaic's behaviour).
+    PerHost,
+}
+
+/// What to deploy of one cloud-config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployCloudConfig {
+    /// A cloud-config of the deployment.
+    pub cloud_config_id: CloudConfigId,
+    /// How many instances (in all, or per host with `per_host`).
+    #[serde(deserialize_with = "crate::lenient::i32")]
+    #[schema(minimum = 1)]
+    pub count: i32,
+    /// The hosts to place them on.
+    #[schema(min_items = 1)]
+    pub hosts: Vec<HostId>,
+    /// How to place them.
+    #[serde(default)]
+    pub placement: Placement,
+    /// LXD profiles to apply, in order (default: `["default"]`).
+    #[serde(default)]
+    pub profiles: Vec<String>,
+}
+
+/// `POST /api/v1/deployments/{id}/deploy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// What to deploy, per cloud-config.
+    #[schema(min_items = 1)]
+    pub cloud_configs: Vec<DeployCloudConfig>,
+    /// Add cloud-init `phone_home` so each instance reports in when its cloud-config has run.
+    #[serde(default)]
+    pub phone_home: bool,
+}
+
+/// `POST /api/v1/deployments/{id}/remove`: scale down by removing chosen instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveInstances {
+    /// The instances to stop and delete.
+    #[schema(min_items = 1)]
+    pub instance_ids: Vec<InstanceId>,
 }
 
 /// A cloud-config to include, optionally pinned to a revision (default: its current one).

@@ -63,3 +63,11 @@ typed_id!(
     /// Identifies a deployment.
     DeploymentId
 );
+typed_id!(
+    /// Identifies an instance (a container Mosaic created).
+    InstanceId
+);
+typed_id!(
+    /// Identifies a job.
+    JobId
+);

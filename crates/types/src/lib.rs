@@ -11,9 +11,11 @@ pub mod error;
 pub mod health;
 pub mod hosts;
 pub mod ids;
+pub mod instances;
+pub mod jobs;
 pub mod lenient;
 pub mod users;
 pub mod validate;
 
 pub use error::{ErrorBody, ErrorDetail};
-pub use ids::{CloudConfigId, DeploymentId, HostId, TokenId, UserId};
+pub use ids::{CloudConfigId, DeploymentId, HostId, InstanceId, JobId, TokenId, UserId};

@@ -13,12 +13,14 @@ pub mod deployments;
 pub mod fallback;
 pub mod health;
 pub mod hosts;
+pub mod jobs;
+pub mod phone_home;
 pub mod tokens;
 pub mod users;
 
 /// Registers every route under `/api`.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::get::get_health).service(
+    cfg.service(health::get::get_health).service(phone_home::phone_home).service(
         scope("/v1")
             .wrap(from_fn(auth::authenticate))
             .configure(hosts::configure)
@@ -26,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(deployments::configure)
             .configure(tokens::configure)
             .configure(users::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(jobs::configure),
     );
 }

@@ -14,6 +14,8 @@ pub struct Deployment {
     pub id: DeploymentId,
     /// Its unique name.
     pub name: String,
+    /// `active` or `deleting`.
+    pub status: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -84,6 +86,27 @@ impl Deployment {
             .set((deployments::name.eq(name), deployments::updated_at.eq(Utc::now())))
             .returning(Deployment::as_returning())
             .get_result(conn)
+    }
+
+    /// Sets the status (`active` or `deleting`).
+    pub fn set_status(conn: &mut PgConnection, id: DeploymentId, status: &str) -> QueryResult<()> {
+        diesel::update(deployments::table.find(id))
+            .set((deployments::status.eq(status), deployments::updated_at.eq(Utc::now())))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Deletes the row (its instances must be gone).
+    pub fn delete(conn: &mut PgConnection, id: DeploymentId) -> QueryResult<bool> {
+        diesel::delete(deployments::table.find(id)).execute(conn).map(|n| n == 1)
+    }
+
+    /// Deployments being deleted.
+    pub fn deleting(conn: &mut PgConnection) -> QueryResult<Vec<Deployment>> {
+        deployments::table
+            .filter(deployments::status.eq("deleting"))
+            .select(Deployment::as_select())
+            .load(conn)
     }
 
     /// Marks a deployment changed.

@@ -5,5 +5,7 @@ pub mod audit;
 pub mod cloud_configs;
 pub mod deployments;
 pub mod hosts;
+pub mod instances;
+pub mod jobs;
 pub mod tokens;
 pub mod users;

@@ -35,8 +35,9 @@ pub async fn add_deployment_cloud_config(
     let id = id.into_inner();
     let pin = body.into_inner();
     AuditTarget::set(&req, format!("deployment {id} + cloud-config {}", pin.cloud_config_id));
+    let snapshots = state.cache.all();
     let updated = db::transaction(&state.pool, move |conn| {
-        super::find(conn, id)?;
+        super::ensure_active(&super::find(conn, id)?)?;
         let rows = super::resolve_pins(conn, id, std::slice::from_ref(&pin))?;
         Row::add_members(conn, &rows).map_err(|e| match e {
             diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
@@ -51,7 +52,7 @@ pub async fn add_deployment_cloud_config(
             other => other.into(),
         })?;
         Row::touch(conn, id)?;
-        super::load(conn, id)
+        super::load(conn, id, &snapshots)
     })
     .await?;
     Ok((web::Json(updated), StatusCode::CREATED))

@@ -37,13 +37,14 @@ pub async fn create_deployment(
     if body.cloud_configs.len() > 100 {
         return Err(ApiError::validation("a deployment groups at most 100 cloud-configs"));
     }
+    let snapshots = state.cache.all();
     let created = db::transaction(&state.pool, move |conn| {
         let id = DeploymentId::new();
         let members = super::resolve_pins(conn, id, &body.cloud_configs)?;
         Row::create(conn, &NewDeployment { id, name: &body.name })
             .map_err(|e| super::name_taken(e, &body.name))?;
         Row::add_members(conn, &members)?;
-        super::load(conn, id)
+        super::load(conn, id, &snapshots)
     })
     .await?;
     AuditTarget::set(&req, format!("deployment {} ({})", created.name, created.id));

@@ -1,21 +1,31 @@
 //! `GET /api/v1/deployments/{id}`.
 
+use std::collections::HashMap;
+
 use actix_web::{get, web};
+use mosaic_db::models::cloud_configs::CloudConfig;
+use mosaic_db::models::hosts::Host;
+use mosaic_db::models::instances::Instance;
 use mosaic_types::DeploymentId;
-use mosaic_types::deployments::Deployment;
+use mosaic_types::deployments::DeploymentDetail;
 
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
+use crate::overview;
 use crate::state::AppState;
 
-/// Shows one deployment.
+/// Shows one deployment: its cloud-configs (with revision), and its instances grouped by host
+/// with status, memory, addresses, start and stop times, phone-home time and readiness. LXD's
+/// figures come from the host cache and carry their age; containers Mosaic created that LXD no
+/// longer has are `missing`, and containers with this deployment's key that Mosaic does not know
+/// are listed as orphaned.
 #[utoipa::path(
     tag = "deployments",
     security(("bearer" = [])),
     params(("id" = DeploymentId, Path, description = "The deployment")),
     responses(
-        (status = 200, description = "The deployment", body = Deployment),
+        (status = 200, description = "The deployment", body = DeploymentDetail),
         (status = 404, description = "No such deployment", body = mosaic_types::ErrorBody),
     )
 )]
@@ -24,7 +34,21 @@ pub async fn get_deployment(
     _user: AuthUser,
     state: web::Data<AppState>,
     id: web::Path<DeploymentId>,
-) -> Result<web::Json<Deployment>, ApiError> {
+) -> Result<web::Json<DeploymentDetail>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(db::run(&state.pool, move |conn| super::load(conn, id)).await?))
+    let snapshots = state.cache.all();
+    let detail = db::run(&state.pool, move |conn| {
+        let deployment = super::load(conn, id, &snapshots)?;
+        let rows = Instance::for_deployments(conn, &[id])?;
+        let hosts = Host::all(conn)?;
+        let names: HashMap<_, _> = CloudConfig::search(conn, None, None)?
+            .into_iter()
+            .map(|(c, _)| (c.id, format!("{}/{}", c.namespace, c.name)))
+            .collect();
+        let refs: Vec<&Instance> = rows.iter().collect();
+        let (hosts, orphaned) = overview::by_host(&id.to_string(), &refs, &hosts, &names, &snapshots);
+        Ok(DeploymentDetail { deployment, hosts, orphaned })
+    })
+    .await?;
+    Ok(web::Json(detail))
 }

@@ -20,9 +20,10 @@ pub async fn list_deployments(
     _user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Deployment>>, ApiError> {
-    let all = db::run(&state.pool, |conn| {
+    let snapshots = state.cache.all();
+    let all = db::run(&state.pool, move |conn| {
         let rows = Row::all(conn)?;
-        super::to_wire(conn, rows)
+        super::to_wire(conn, rows, &snapshots)
     })
     .await?;
     Ok(web::Json(all))

@@ -5,18 +5,26 @@ use std::collections::{HashMap, HashSet};
 use diesel::PgConnection;
 use mosaic_db::models::cloud_configs::{CloudConfig as CloudConfigRow, Revision};
 use mosaic_db::models::deployments::{Deployment as Row, NewDeploymentCloudConfig};
-use mosaic_types::deployments::{CloudConfigPin, Deployment, DeploymentCloudConfig, InstanceCounts};
+use mosaic_db::models::instances::Instance;
+use mosaic_types::deployments::{CloudConfigPin, Deployment, DeploymentCloudConfig, DeploymentStatus};
 use mosaic_types::{CloudConfigId, DeploymentId};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
+use crate::overview::{self, Snapshots};
 
 pub mod add_cloud_config;
 pub mod create;
+pub mod delete;
+pub mod deploy;
 pub mod get;
+pub mod jobs;
 pub mod list;
 pub mod pin;
+pub mod remove;
 pub mod remove_cloud_config;
+pub mod start;
+pub mod stop;
 pub mod update;
 
 /// Registers the deployment routes.
@@ -27,7 +35,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update::update_deployment)
         .service(add_cloud_config::add_deployment_cloud_config)
         .service(pin::pin_deployment_cloud_config)
-        .service(remove_cloud_config::remove_deployment_cloud_config);
+        .service(remove_cloud_config::remove_deployment_cloud_config)
+        .service(deploy::deploy_deployment)
+        .service(start::start_deployment)
+        .service(stop::stop_deployment)
+        .service(delete::delete_deployment)
+        .service(remove::remove_deployment_instances)
+        .service(jobs::list_deployment_jobs);
 }
 
 /// Loads a deployment or answers 404.
@@ -40,9 +54,15 @@ pub(crate) fn find(conn: &mut PgConnection, id: DeploymentId) -> Result<Row, Api
     })
 }
 
-/// Builds the wire form of deployments with their cloud-configs.
-pub(crate) fn to_wire(conn: &mut PgConnection, rows: Vec<Row>) -> Result<Vec<Deployment>, ApiError> {
+/// Builds the wire form of deployments with their cloud-configs and the figures of their
+/// instances, taken from the host cache (never from LXD directly).
+pub(crate) fn to_wire(
+    conn: &mut PgConnection,
+    rows: Vec<Row>,
+    snapshots: &Snapshots,
+) -> Result<Vec<Deployment>, ApiError> {
     let ids: Vec<DeploymentId> = rows.iter().map(|d| d.id).collect();
+    let instances = Instance::for_deployments(conn, &ids)?;
     let mut members: HashMap<DeploymentId, Vec<DeploymentCloudConfig>> = HashMap::new();
     for m in Row::members(conn, &ids)? {
         members.entry(m.deployment_id).or_default().push(DeploymentCloudConfig {
@@ -55,23 +75,51 @@ pub(crate) fn to_wire(conn: &mut PgConnection, rows: Vec<Row>) -> Result<Vec<Dep
     }
     Ok(rows
         .into_iter()
-        .map(|d| Deployment {
-            cloud_configs: members.remove(&d.id).unwrap_or_default(),
-            // No instances exist until a deployment is deployed (the lifecycle endpoints).
-            instances: InstanceCounts::default(),
-            memory_bytes: 0,
-            id: d.id,
-            name: d.name,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
+        .map(|d| {
+            let mine: Vec<&Instance> = instances.iter().filter(|i| i.deployment_id == d.id).collect();
+            let (counts, readiness, memory_bytes, data_age_ms) = overview::figures(&mine, snapshots);
+            Deployment {
+                cloud_configs: members.remove(&d.id).unwrap_or_default(),
+                status: if d.status == "deleting" {
+                    DeploymentStatus::Deleting
+                } else {
+                    DeploymentStatus::Active
+                },
+                ready: counts.total > 0 && readiness.ready == counts.total,
+                instances: counts,
+                readiness,
+                memory_bytes,
+                data_age_ms,
+                id: d.id,
+                name: d.name,
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+            }
         })
         .collect())
 }
 
 /// Loads one deployment in wire form.
-pub(crate) fn load(conn: &mut PgConnection, id: DeploymentId) -> Result<Deployment, ApiError> {
+pub(crate) fn load(
+    conn: &mut PgConnection,
+    id: DeploymentId,
+    snapshots: &Snapshots,
+) -> Result<Deployment, ApiError> {
     let row = find(conn, id)?;
-    to_wire(conn, vec![row])?.pop().ok_or_else(|| ApiError::not_found("deployment_not_found", id.to_string()))
+    to_wire(conn, vec![row], snapshots)?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("deployment_not_found", id.to_string()))
+}
+
+/// Refuses changes to a deployment that is being deleted.
+pub(crate) fn ensure_active(row: &Row) -> Result<(), ApiError> {
+    if row.status == "deleting" {
+        return Err(ApiError::Conflict {
+            code: "deployment_deleting",
+            message: format!("deployment {} is being deleted", row.name),
+        });
+    }
+    Ok(())
 }
 
 /// Resolves pins against the database: each cloud-config must exist (and the revision, if given);

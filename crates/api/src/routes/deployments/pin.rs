@@ -36,8 +36,9 @@ pub async fn pin_deployment_cloud_config(
     let (id, cc) = path.into_inner();
     let revision = body.revision;
     AuditTarget::set(&req, format!("deployment {id} cloud-config {cc} revision {revision}"));
+    let snapshots = state.cache.all();
     let updated = db::transaction(&state.pool, move |conn| {
-        super::find(conn, id)?;
+        super::ensure_active(&super::find(conn, id)?)?;
         super::resolve_pins(conn, id, &[CloudConfigPin { cloud_config_id: cc, revision: Some(revision) }])?;
         if !Row::pin(conn, id, cc, revision)? {
             return Err(ApiError::not_found(
@@ -46,7 +47,7 @@ pub async fn pin_deployment_cloud_config(
             ));
         }
         Row::touch(conn, id)?;
-        super::load(conn, id)
+        super::load(conn, id, &snapshots)
     })
     .await?;
     Ok(web::Json(updated))

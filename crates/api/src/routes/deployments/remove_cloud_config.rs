@@ -33,8 +33,9 @@ pub async fn remove_deployment_cloud_config(
 ) -> Result<web::Json<Deployment>, ApiError> {
     let (id, cc) = path.into_inner();
     AuditTarget::set(&req, format!("deployment {id} - cloud-config {cc}"));
+    let snapshots = state.cache.all();
     let updated = db::transaction(&state.pool, move |conn| {
-        super::find(conn, id)?;
+        super::ensure_active(&super::find(conn, id)?)?;
         if !Row::remove_member(conn, id, cc)? {
             return Err(ApiError::not_found(
                 "cloud_config_not_in_deployment",
@@ -42,7 +43,7 @@ pub async fn remove_deployment_cloud_config(
             ));
         }
         Row::touch(conn, id)?;
-        super::load(conn, id)
+        super::load(conn, id, &snapshots)
     })
     .await?;
     Ok(web::Json(updated))

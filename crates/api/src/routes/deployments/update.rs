@@ -36,10 +36,11 @@ pub async fn update_deployment(
     let name = body.into_inner().name;
     AuditTarget::set(&req, format!("deployment {name} ({id})"));
     validate::resource_name("name", &name).map_err(ApiError::validation)?;
+    let snapshots = state.cache.all();
     let updated = db::transaction(&state.pool, move |conn| {
-        super::find(conn, id)?;
+        super::ensure_active(&super::find(conn, id)?)?;
         Row::rename(conn, id, &name).map_err(|e| super::name_taken(e, &name))?;
-        super::load(conn, id)
+        super::load(conn, id, &snapshots)
     })
     .await?;
     Ok(web::Json(updated))

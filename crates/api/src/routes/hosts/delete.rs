@@ -18,6 +18,7 @@ use crate::state::AppState;
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such host", body = mosaic_types::ErrorBody),
+        (status = 409, description = "Instances of deployments live on it", body = mosaic_types::ErrorBody),
     )
 )]
 #[delete("/hosts/{id}")]
@@ -30,10 +31,21 @@ pub async fn delete_host(
     let id = id.into_inner();
     let host = super::find(&state, id).await?;
     AuditTarget::set(&req, format!("host {} ({id})", host.name));
-    let removed = db::run(&state.pool, move |conn| Ok(HostRow::delete(conn, id)?)).await?;
+    let name = host.name.clone();
+    let removed = db::run(&state.pool, move |conn| {
+        if mosaic_db::models::instances::Instance::any_on_host(conn, id)? {
+            return Err(ApiError::Conflict {
+                code: "host_in_use",
+                message: format!("host {name} has instances of deployments; delete or scale them down first"),
+            });
+        }
+        Ok(HostRow::delete(conn, id)?)
+    })
+    .await?;
     if !removed {
         return Err(ApiError::not_found("host_not_found", format!("no host with id {id}")));
     }
     state.hosts.forget(id);
+    state.cache.forget(id);
     Ok(HttpResponse::NoContent().finish())
 }

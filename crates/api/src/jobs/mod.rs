@@ -1,0 +1,158 @@
+//! Long work — deploy, start, stop, delete, remove — run as jobs.
+//!
+//! A request that starts work writes the job and one item per instance in the same transaction as
+//! any instance rows, answers `202 Accepted`, and wakes the runner. Any server process sharing the
+//! database may claim the job (`FOR UPDATE SKIP LOCKED`), exactly one does, and it keeps a
+//! heartbeat; if the heartbeat stops (the process died), another claims the job and finishes it.
+//! Every step is idempotent — it looks at what LXD has before acting — so finishing a job that
+//! was half done is the same as running it.
+
+use chrono::Utc;
+use diesel::PgConnection;
+use mosaic_db::models::deployments::Deployment;
+use mosaic_db::models::jobs::{Job as JobRow, JobItem as ItemRow, NewJob};
+use mosaic_types::jobs::{Job, JobItem, JobKind, JobState};
+use mosaic_types::{HostId, InstanceId, JobId};
+use tokio::sync::{Notify, broadcast};
+
+use crate::error::ApiError;
+
+pub mod readiness;
+pub mod run;
+pub mod runner;
+pub mod steps;
+pub mod userdata;
+
+/// Signals between requests, the runner and event streams of one server process.
+#[derive(Debug)]
+pub struct JobSignals {
+    /// Wakes the runner when a job was queued here.
+    pub wake: Notify,
+    /// Announces that a job changed (event streams listen).
+    pub progress: broadcast::Sender<JobId>,
+}
+
+impl Default for JobSignals {
+    fn default() -> Self {
+        JobSignals { wake: Notify::new(), progress: broadcast::channel(1024).0 }
+    }
+}
+
+impl JobSignals {
+    /// Tells listeners that a job changed.
+    pub fn changed(&self, id: JobId) {
+        // Nobody listening is fine.
+        let _ = self.progress.send(id);
+    }
+}
+
+/// An instance a job will work on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// Its name.
+    pub name: String,
+    /// Its host.
+    pub host_id: HostId,
+    /// The host's name.
+    pub host_name: String,
+}
+
+/// Queues a job for a deployment. Refused with 409 while another job of the deployment is
+/// unfinished (jobs on one deployment run one at a time, in order: a start queued behind a deploy
+/// would otherwise race it).
+pub fn enqueue(
+    conn: &mut PgConnection,
+    deployment: &Deployment,
+    kind: JobKind,
+    targets: &[Target],
+    created_by: &str,
+) -> Result<JobRow, ApiError> {
+    if let Some(active) = JobRow::active_for(conn, deployment.id)? {
+        return Err(busy(deployment, &active));
+    }
+    let id = JobId::new();
+    let items: Vec<ItemRow> = targets
+        .iter()
+        .map(|t| ItemRow {
+            job_id: id,
+            instance_id: t.instance_id,
+            instance_name: t.name.clone(),
+            host_id: t.host_id,
+            host_name: t.host_name.clone(),
+            step: "queued".into(),
+            finished: false,
+            error: None,
+            updated_at: Utc::now(),
+        })
+        .collect();
+    let new = NewJob {
+        id,
+        deployment_id: deployment.id,
+        deployment_name: &deployment.name,
+        kind: kind.as_str(),
+        state: "queued",
+        total: i32::try_from(items.len()).unwrap_or(i32::MAX),
+        created_by,
+    };
+    JobRow::create(conn, &new, &items).map_err(|e| match e {
+        // Another request queued one between the check and the insert.
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            ApiError::Conflict {
+                code: "job_in_progress",
+                message: format!("deployment {} already has a job in progress", deployment.name),
+            }
+        }
+        other => other.into(),
+    })
+}
+
+fn busy(deployment: &Deployment, active: &JobRow) -> ApiError {
+    ApiError::Conflict {
+        code: "job_in_progress",
+        message: format!(
+            "deployment {} already has a {} job in progress ({}); wait for it to finish",
+            deployment.name, active.kind, active.id
+        ),
+    }
+}
+
+/// A job in wire form.
+pub fn to_wire(job: JobRow, items: Vec<ItemRow>) -> Job {
+    Job {
+        id: job.id,
+        deployment_id: job.deployment_id,
+        deployment_name: job.deployment_name,
+        kind: JobKind::parse(&job.kind).unwrap_or(JobKind::Deploy),
+        state: JobState::parse(&job.state),
+        total: job.total,
+        done: job.done,
+        failed: job.failed,
+        error: job.error,
+        created_by: job.created_by,
+        created_at: job.created_at,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
+        items: items
+            .into_iter()
+            .map(|i| JobItem {
+                instance_id: i.instance_id,
+                instance_name: i.instance_name,
+                host_id: i.host_id,
+                host_name: i.host_name,
+                step: i.step,
+                finished: i.finished,
+                error: i.error,
+            })
+            .collect(),
+    }
+}
+
+/// Loads a job with its items, or 404.
+pub fn load(conn: &mut PgConnection, id: JobId) -> Result<Job, ApiError> {
+    let job = JobRow::find(conn, id)?
+        .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job with id {id}")))?;
+    let items = JobRow::items(conn, id)?;
+    Ok(to_wire(job, items))
+}

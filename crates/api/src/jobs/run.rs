@@ -1,0 +1,167 @@
+//! Running one claimed job: every item through its steps, fanned out over the hosts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mosaic_db::models::cloud_configs::Revision;
+use mosaic_db::models::deployments::Deployment;
+use mosaic_db::models::hosts::Host;
+use mosaic_db::models::instances::Instance;
+use mosaic_db::models::jobs::{Job, JobItem};
+use mosaic_types::jobs::JobKind;
+use mosaic_types::{CloudConfigId, HostId, InstanceId, JobId};
+
+use super::steps;
+use crate::db;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Everything a job's items need, loaded once.
+pub struct JobContext {
+    /// Shared state.
+    pub state: AppState,
+    /// The job.
+    pub job: Job,
+    /// What it does.
+    pub kind: JobKind,
+    /// Instances by ID (absent: already deleted).
+    pub instances: HashMap<InstanceId, Instance>,
+    /// Hosts by ID.
+    pub hosts: HashMap<HostId, Host>,
+    /// Cloud-config revisions used by the instances.
+    pub revisions: HashMap<(CloudConfigId, i32), Revision>,
+}
+
+impl JobContext {
+    /// The LXD client of a host.
+    pub fn client(&self, host: HostId) -> Result<lxd::Client, String> {
+        let host = self.hosts.get(&host).ok_or("the host is no longer registered")?;
+        self.state.hosts.get(host, &self.state.identity).map_err(|e| format!("{e:#}"))
+    }
+
+    /// Records an item's step (and tells event streams).
+    pub async fn step(&self, instance: InstanceId, step: &'static str) {
+        self.record(instance, step, false, None).await;
+    }
+
+    async fn record(&self, instance: InstanceId, step: &str, finished: bool, error: Option<String>) {
+        let job = self.job.id;
+        let step = step.to_owned();
+        let written = db::run(&self.state.pool, move |conn| {
+            Ok(Job::update_item(conn, job, instance, &step, finished, error.as_deref())?)
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = ?e, %job, "cannot record job progress");
+        }
+        self.state.jobs.changed(job);
+    }
+}
+
+/// Runs a claimed job to its end, with a heartbeat while it runs.
+pub async fn execute(state: AppState, id: JobId) {
+    let heartbeat = tokio::spawn(beat(state.clone(), id));
+    let outcome = run(&state, id).await;
+    heartbeat.abort();
+    let error = outcome.err().map(|e| {
+        tracing::error!(job = %id, error = ?e, "job failed as a whole");
+        match e {
+            ApiError::Unexpected(_) => "internal error (logged)".to_owned(),
+            other => other.to_string(),
+        }
+    });
+    let finished = db::run(&state.pool, move |conn| Ok(Job::finish(conn, id, error.as_deref())?)).await;
+    if let Err(e) = finished {
+        tracing::error!(job = %id, error = ?e, "cannot record the end of a job");
+    }
+    state.jobs.changed(id);
+}
+
+/// Keeps the job's heartbeat fresh; a server that dies stops beating and the job is taken over.
+async fn beat(state: AppState, id: JobId) {
+    let every = state.settings.jobs.stale_after / 4;
+    loop {
+        tokio::time::sleep(every).await;
+        let worker = state.worker.clone();
+        match db::run(&state.pool, move |conn| Ok(Job::heartbeat(conn, id, &worker)?)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job = %id, "another server took this job over");
+                return;
+            }
+            Err(e) => tracing::warn!(job = %id, error = ?e, "heartbeat failed"),
+        }
+    }
+}
+
+async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
+    let (job, items, context) = db::run(&state.pool, move |conn| {
+        let job = Job::find(conn, id)?.ok_or_else(|| anyhow::anyhow!("claimed job {id} vanished"))?;
+        let items = Job::items(conn, id)?;
+        let ids: Vec<InstanceId> = items.iter().map(|i| i.instance_id).collect();
+        let instances: Vec<Instance> = match job.deployment_id {
+            Some(d) => {
+                Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect()
+            }
+            None => Vec::new(),
+        };
+        let mut revisions = HashMap::new();
+        for i in &instances {
+            let key = (i.cloud_config_id, i.revision);
+            if !revisions.contains_key(&key) {
+                revisions.insert(key, Revision::find(conn, key.0, key.1)?);
+            }
+        }
+        let hosts = Host::all(conn)?;
+        Ok((job, items, (instances, hosts, revisions)))
+    })
+    .await?;
+    let kind = JobKind::parse(&job.kind).ok_or_else(|| anyhow::anyhow!("unknown job kind {}", job.kind))?;
+    let (instances, hosts, revisions) = context;
+    let touched: Vec<Host> =
+        hosts.iter().filter(|h| items.iter().any(|i| i.host_id == h.id)).cloned().collect();
+    let ctx = Arc::new(JobContext {
+        state: state.clone(),
+        kind,
+        instances: instances.into_iter().map(|i| (i.id, i)).collect(),
+        hosts: hosts.into_iter().map(|h| (h.id, h)).collect(),
+        revisions,
+        job,
+    });
+
+    let pending: Vec<JobItem> = items.into_iter().filter(|i| !i.finished).collect();
+    let work = pending.into_iter().map(|item| (item.host_id, item));
+    state
+        .limiter
+        .run(work, |item| {
+            let ctx = ctx.clone();
+            async move {
+                let outcome = steps::run_item(&ctx, &item).await;
+                let (step, error) = match outcome {
+                    Ok(()) => ("done", None),
+                    Err(e) => ("failed", Some(e)),
+                };
+                ctx.record(item.instance_id, step, true, error).await;
+            }
+        })
+        .await;
+
+    // What the job did is what the overview shows once the job reports that it finished.
+    state.cache.refresh(state, &touched).await;
+    if matches!(kind, JobKind::Delete) {
+        finish_deletion(state, &ctx.job).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the deployment once none of its instances remain; otherwise it stays `deleting`.
+async fn finish_deletion(state: &AppState, job: &Job) -> Result<(), ApiError> {
+    let Some(id) = job.deployment_id else { return Ok(()) };
+    db::transaction(&state.pool, move |conn| {
+        if Instance::count_for(conn, id)? == 0 {
+            Deployment::delete(conn, id)?;
+        }
+        Ok(())
+    })
+    .await
+}

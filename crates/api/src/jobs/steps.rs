@@ -1,0 +1,265 @@
+//! What a job does to one instance. Each step first looks at what LXD has, so running it again —
+//! after a crash, or on a retry — finishes the work instead of repeating it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lxd::{InstanceName, InstanceSource, InstancesPost, StatusCode};
+use mosaic_db::models::instances::Instance;
+use mosaic_db::models::jobs::JobItem;
+use mosaic_types::jobs::JobKind;
+
+use super::readiness;
+use super::run::JobContext;
+use super::userdata;
+use crate::cache::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
+use crate::db;
+
+/// The port the phone-home proxy listens on inside a container (its own loopback).
+pub const PHONE_HOME_PORT: u16 = 8737;
+
+/// How long to wait for LXD to create, start or delete one container.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs the job's work on one instance; the error is the item's, in LXD's words where LXD spoke.
+pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<(), String> {
+    let Some(row) = ctx.instances.get(&item.instance_id) else {
+        // Already removed (a retried delete); nothing left to do.
+        return if matches!(ctx.kind, JobKind::Delete | JobKind::Remove) {
+            Ok(())
+        } else {
+            Err("the instance no longer exists".into())
+        };
+    };
+    let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
+    let client = ctx.client(row.host_id)?;
+    match ctx.kind {
+        JobKind::Deploy => create(ctx, &client, row, &name).await,
+        JobKind::Start => start(ctx, &client, row, &name).await,
+        JobKind::Stop => stop(ctx, &client, row, &name).await,
+        JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await,
+    }
+}
+
+async fn save(
+    ctx: &JobContext,
+    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<()> + Send + 'static,
+) -> Result<(), String> {
+    db::run(&ctx.state.pool, move |conn| Ok(work(conn)?))
+        .await
+        .map_err(|e| format!("cannot record the result: {e}"))
+}
+
+async fn create(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), String> {
+    if row.state == "created" {
+        return Ok(());
+    }
+    ctx.step(row.id, "creating").await;
+    let outcome = create_in_lxd(ctx, client, row, name).await;
+    let id = row.id;
+    match outcome {
+        Ok(()) => save(ctx, move |c| Instance::set_state(c, id, "created", None)).await,
+        Err(e) => {
+            let message = e.clone();
+            save(ctx, move |c| Instance::set_state(c, id, "failed", Some(&message))).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn create_in_lxd(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), String> {
+    let revision = ctx
+        .revisions
+        .get(&(row.cloud_config_id, row.revision))
+        .ok_or("the cloud-config revision no longer exists")?;
+    let phone_home = row
+        .phone_home_secret
+        .as_ref()
+        .map(|secret| format!("http://127.0.0.1:{PHONE_HOME_PORT}/api/phone-home/{}/{secret}", row.id));
+    let user_data = userdata::render(&revision.user_data, phone_home.as_deref())?;
+    let mut post =
+        InstancesPost::new(name.clone(), image_source(&revision.image)).profiles(row.profile_names());
+    for (key, value) in revision.config_map() {
+        post = post.config(key, value);
+    }
+    post = post
+        .config("user.user-data", user_data)
+        .config(MANAGED_KEY, "true")
+        .config(DEPLOYMENT_KEY, row.deployment_id.to_string())
+        .config(INSTANCE_KEY, row.id.to_string());
+    if phone_home.is_some() {
+        let device: BTreeMap<String, String> = [
+            ("type", "proxy".to_owned()),
+            ("listen", format!("tcp:127.0.0.1:{PHONE_HOME_PORT}")),
+            ("connect", format!("tcp:127.0.0.1:{}", ctx.state.address.port())),
+            ("bind", "instance".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        post = post.device("mosaic-phone-home", device);
+    }
+    let created = match client.create_instance(&post).await {
+        Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // A re-run after a crash finds the container it made the first time: that is success.
+            match client.instance_opt(name).await {
+                Ok(Some(existing)) if existing.config.get(INSTANCE_KEY) == Some(&row.id.to_string()) => {
+                    Ok(())
+                }
+                _ => Err(e.to_string()),
+            }
+        }
+    }
+}
+
+/// An image reference that looks like a fingerprint (12+ hex digits) is one; anything else is an
+/// alias.
+fn image_source(image: &str) -> InstanceSource {
+    if image.len() >= 12 && image.chars().all(|c| c.is_ascii_hexdigit()) {
+        InstanceSource::image_fingerprint(image)
+    } else {
+        InstanceSource::image_alias(image)
+    }
+}
+
+async fn start(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), String> {
+    if row.state != "created" {
+        let why = row.last_error.as_deref().unwrap_or("it was not created");
+        return Err(format!("cannot start {}: {why}", row.name));
+    }
+    ctx.step(row.id, "starting").await;
+    let started = match client.start_instance(name).await {
+        Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
+        // Starting a running container counts as success.
+        let running = client
+            .instance_opt(name)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|i| i.status_code == StatusCode::RUNNING);
+        if !running {
+            return Err(e.to_string());
+        }
+    }
+    let id = row.id;
+    save(ctx, move |c| Instance::started(c, id)).await?;
+    if row.readiness == "pending" {
+        ctx.step(row.id, "checking").await;
+        let (readiness, detail) =
+            readiness::check(client, name, ctx.state.settings.jobs.readiness_timeout).await;
+        // A phone-home may have marked it ready meanwhile; a later verdict of "pending" must not undo that.
+        save(ctx, move |c| {
+            if readiness != "pending" {
+                Instance::set_readiness(c, id, readiness, detail.as_deref())?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn stop(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), String> {
+    if row.state != "created" {
+        return Ok(());
+    }
+    ctx.step(row.id, "stopping").await;
+    let timeout = ctx.state.settings.jobs.stop_timeout;
+    let clean = match client.stop_instance(name, Some(timeout)).await {
+        Ok(op) => op.wait(timeout + Duration::from_secs(10)).await.map(drop),
+        Err(e) => Err(e),
+    };
+    if clean.is_err() && !is_stopped(client, name).await? {
+        // The clean shutdown did not finish in time: kill it.
+        let killed = match client.stop_instance(name, None).await {
+            Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = killed
+            && !is_stopped(client, name).await?
+        {
+            return Err(e.to_string());
+        }
+    }
+    let id = row.id;
+    save(ctx, move |c| Instance::stopped(c, id)).await
+}
+
+/// Whether LXD reports the instance stopped (or gone); errors only when LXD cannot be asked.
+async fn is_stopped(client: &lxd::Client, name: &InstanceName) -> Result<bool, String> {
+    match client.instance_opt(name).await {
+        Ok(Some(i)) => Ok(i.status_code == StatusCode::STOPPED),
+        Ok(None) => Ok(true),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn delete(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), String> {
+    ctx.step(row.id, "deleting").await;
+    let id = row.id;
+    save(ctx, move |c| Instance::set_state(c, id, "deleting", None)).await?;
+    match client.instance_opt(name).await {
+        Ok(Some(existing)) => {
+            // Never delete a container that is not this instance's (a name taken by someone else).
+            if existing.config.get(INSTANCE_KEY) != Some(&row.id.to_string()) {
+                tracing::warn!(name = %row.name, "a container of this name is not Mosaic's; leaving it");
+            } else {
+                if existing.status_code != StatusCode::STOPPED {
+                    let op = client.stop_instance(name, None).await.map_err(|e| e.to_string())?;
+                    if let Err(e) = op.wait(OPERATION_TIMEOUT).await
+                        && !is_stopped(client, name).await?
+                    {
+                        return Err(e.to_string());
+                    }
+                }
+                let op = client.delete_instance(name).await.map_err(|e| e.to_string())?;
+                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
+                    && client.instance_opt(name).await.map_err(|e| e.to_string())?.is_some()
+                {
+                    return Err(e.to_string());
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let message = e.to_string();
+            let saved = message.clone();
+            save(ctx, move |c| Instance::set_state(c, id, "deleting", Some(&saved))).await?;
+            return Err(message);
+        }
+    }
+    save(ctx, move |c| Instance::delete(c, id)).await
+}

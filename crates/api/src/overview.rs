@@ -1,0 +1,161 @@
+//! Turning Mosaic's rows and the host cache into what the API shows: counts, memory, readiness,
+//! per-instance status. Pure functions: no LXD call and no query happens here.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use mosaic_db::models::hosts::Host;
+use mosaic_db::models::instances::Instance as Row;
+use mosaic_types::HostId;
+use mosaic_types::deployments::{InstanceCounts, ReadinessCounts};
+use mosaic_types::instances::{
+    HostInstances, Instance, InstanceStatus, Lifecycle, OrphanedInstance, Readiness,
+};
+
+use crate::cache::{Observed, Snapshot};
+
+/// The host snapshots a request works from.
+pub type Snapshots = HashMap<HostId, Arc<Snapshot>>;
+
+/// What LXD last said about one instance.
+pub fn status_of<'a>(row: &Row, snapshots: &'a Snapshots) -> (InstanceStatus, Option<&'a Observed>) {
+    let Some(snapshot) = snapshots.get(&row.host_id) else { return (InstanceStatus::Unknown, None) };
+    let Ok(instances) = &snapshot.instances else { return (InstanceStatus::Unknown, None) };
+    match instances.get(&row.name) {
+        Some(seen) => {
+            let status = match seen.status_code {
+                lxd::StatusCode::RUNNING => InstanceStatus::Running,
+                lxd::StatusCode::STOPPED => InstanceStatus::Stopped,
+                _ => InstanceStatus::Other,
+            };
+            (status, Some(seen))
+        }
+        None if matches!(row.state.as_str(), "created" | "deleting") => (InstanceStatus::Missing, None),
+        None => (InstanceStatus::NotCreated, None),
+    }
+}
+
+/// The figures of a deployment: counts by state and readiness, memory, and the age of the oldest
+/// LXD figure used.
+pub fn figures(rows: &[&Row], snapshots: &Snapshots) -> (InstanceCounts, ReadinessCounts, u64, Option<u64>) {
+    let mut counts = InstanceCounts::default();
+    let mut readiness = ReadinessCounts::default();
+    let mut memory = 0;
+    let mut oldest: Option<u64> = None;
+    for row in rows {
+        counts.total += 1;
+        let (status, seen) = status_of(row, snapshots);
+        match status {
+            InstanceStatus::Running => counts.running += 1,
+            InstanceStatus::Stopped => counts.stopped += 1,
+            InstanceStatus::Unknown => counts.unknown += 1,
+            InstanceStatus::Missing => counts.missing += 1,
+            InstanceStatus::Other | InstanceStatus::NotCreated => counts.other += 1,
+        }
+        memory += seen.map(|s| s.memory).unwrap_or(0);
+        match readiness_of(row) {
+            Readiness::Ready => readiness.ready += 1,
+            Readiness::Pending => readiness.pending += 1,
+            Readiness::Failed => readiness.failed += 1,
+            Readiness::Unknown => readiness.unknown += 1,
+        }
+        if let Some(s) = snapshots.get(&row.host_id) {
+            let age = u64::try_from(s.age().as_millis()).unwrap_or(u64::MAX);
+            oldest = Some(oldest.map_or(age, |o| o.max(age)));
+        }
+    }
+    (counts, readiness, memory, oldest)
+}
+
+/// The stored readiness.
+pub fn readiness_of(row: &Row) -> Readiness {
+    match row.readiness.as_str() {
+        "ready" => Readiness::Ready,
+        "failed" => Readiness::Failed,
+        "unknown" => Readiness::Unknown,
+        _ => Readiness::Pending,
+    }
+}
+
+/// The stored bookkeeping state.
+pub fn lifecycle_of(row: &Row) -> Lifecycle {
+    match row.state.as_str() {
+        "created" => Lifecycle::Created,
+        "failed" => Lifecycle::Failed,
+        "deleting" => Lifecycle::Deleting,
+        _ => Lifecycle::Pending,
+    }
+}
+
+/// One instance in wire form; `cloud_config` is its `namespace/name`.
+pub fn instance(row: &Row, cloud_config: String, snapshots: &Snapshots) -> Instance {
+    let (status, seen) = status_of(row, snapshots);
+    Instance {
+        id: row.id,
+        name: row.name.clone(),
+        deployment_id: row.deployment_id,
+        host_id: row.host_id,
+        cloud_config_id: row.cloud_config_id,
+        cloud_config,
+        revision: row.revision,
+        profiles: row.profile_names(),
+        lifecycle: lifecycle_of(row),
+        last_error: row.last_error.clone(),
+        status,
+        memory_bytes: seen.filter(|_| status == InstanceStatus::Running).map(|s| s.memory),
+        addresses: seen.map(|s| s.addresses.clone()).unwrap_or_default(),
+        readiness: readiness_of(row),
+        readiness_detail: row.readiness_detail.clone(),
+        phoned_home_at: row.phoned_home_at,
+        created_at: row.created_at,
+        first_started_at: row.first_started_at,
+        last_started_at: row.last_started_at,
+        last_stopped_at: row.last_stopped_at,
+    }
+}
+
+/// A deployment's instances grouped by host (hosts by name), and the containers that carry the
+/// deployment's key but that the database does not know.
+pub fn by_host(
+    deployment: &str,
+    rows: &[&Row],
+    hosts: &[Host],
+    names: &HashMap<mosaic_types::CloudConfigId, String>,
+    snapshots: &Snapshots,
+) -> (Vec<HostInstances>, Vec<OrphanedInstance>) {
+    let mut grouped = Vec::new();
+    for host in hosts {
+        let here: Vec<Instance> = rows
+            .iter()
+            .filter(|r| r.host_id == host.id)
+            .map(|r| instance(r, names.get(&r.cloud_config_id).cloned().unwrap_or_default(), snapshots))
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let snapshot = snapshots.get(&host.id);
+        grouped.push(HostInstances {
+            host_id: host.id,
+            host_name: host.name.clone(),
+            online: snapshot.is_some_and(|s| s.instances.is_ok()),
+            data_age_ms: snapshot.map(|s| u64::try_from(s.age().as_millis()).unwrap_or(u64::MAX)),
+            instances: here,
+        });
+    }
+    let known: HashSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    let mut orphaned = Vec::new();
+    for (host_id, snapshot) in snapshots {
+        let Ok(instances) = &snapshot.instances else { continue };
+        for (name, seen) in instances {
+            if seen.deployment == deployment && !known.contains(&seen.instance) {
+                orphaned.push(OrphanedInstance {
+                    host_id: *host_id,
+                    name: name.clone(),
+                    instance_key: seen.instance.clone(),
+                });
+            }
+        }
+    }
+    orphaned.sort_by(|a, b| a.name.cmp(&b.name));
+    (grouped, orphaned)
+}

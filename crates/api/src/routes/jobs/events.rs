@@ -1,0 +1,104 @@
+//! `GET /api/v1/jobs/{id}/events`: progress as server-sent events.
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, web};
+use mosaic_types::JobId;
+use mosaic_types::jobs::Job;
+use tokio::sync::broadcast;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::ApiError;
+use crate::jobs;
+use crate::state::AppState;
+
+/// How often to look at the database when no signal came (the job may run in another server).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// Streams a job's progress: an `event: progress` with the whole job (as `GET /jobs/{id}`) each
+/// time it changes, then `event: finished` with its final form, and the stream ends.
+#[utoipa::path(
+    tag = "jobs",
+    security(("bearer" = [])),
+    params(("id" = JobId, Path, description = "The job")),
+    responses(
+        (status = 200, description = "A `text/event-stream` of `progress` events, then one `finished` event; each `data:` is the job as JSON", content_type = "text/event-stream", body = Job),
+        (status = 404, description = "No such job", body = mosaic_types::ErrorBody),
+    )
+)]
+#[get("/jobs/{id}/events")]
+pub async fn stream_job_events(
+    _user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<JobId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    // Subscribe before the first read so no change between the two is missed.
+    let signals = state.jobs.progress.subscribe();
+    let first = db::run(&state.pool, move |conn| jobs::load(conn, id)).await?;
+    let stream =
+        futures::stream::unfold(Some(Stream { state, id, signals, last: None, next: Some(first) }), step);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream))
+}
+
+struct Stream {
+    state: web::Data<AppState>,
+    id: JobId,
+    signals: broadcast::Receiver<JobId>,
+    last: Option<Job>,
+    next: Option<Job>,
+}
+
+async fn step(stream: Option<Stream>) -> Option<(Result<Bytes, actix_web::Error>, Option<Stream>)> {
+    let mut s = stream?;
+    loop {
+        let job = match s.next.take() {
+            Some(job) => job,
+            None => {
+                wait(&mut s.signals, s.id).await;
+                let id = s.id;
+                match db::run(&s.state.pool, move |conn| jobs::load(conn, id)).await {
+                    Ok(job) => job,
+                    Err(e) => return Some((Ok(event("error", &e.to_string())), None)),
+                }
+            }
+        };
+        if s.last.as_ref() == Some(&job) {
+            continue;
+        }
+        let finished = job.state.is_finished();
+        let data = serde_json::to_string(&job).unwrap_or_default();
+        s.last = Some(job);
+        return if finished {
+            Some((Ok(event("finished", &data)), None))
+        } else {
+            Some((Ok(event("progress", &data)), Some(s)))
+        };
+    }
+}
+
+/// Waits for a signal about this job, or the recheck interval.
+async fn wait(signals: &mut broadcast::Receiver<JobId>, id: JobId) {
+    let _ = tokio::time::timeout(RECHECK, async {
+        loop {
+            match signals.recv().await {
+                Ok(changed) if changed == id => return,
+                Ok(_) => continue,
+                // Missed some: look now.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+}
+
+fn event(name: &str, data: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}

@@ -1,0 +1,11 @@
+//! `/api/v1/jobs`: progress of long work.
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub mod events;
+pub mod get;
+
+/// Registers the job routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get::get_job).service(events::stream_job_events);
+}

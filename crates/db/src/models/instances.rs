@@ -1,0 +1,193 @@
+//! `instances`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use mosaic_types::{CloudConfigId, DeploymentId, HostId, InstanceId};
+
+use crate::schema::instances;
+
+/// A container Mosaic created or is creating.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = instances, check_for_backend(diesel::pg::Pg))]
+pub struct Instance {
+    /// Its ID.
+    pub id: InstanceId,
+    /// Its deployment.
+    pub deployment_id: DeploymentId,
+    /// Its cloud-config.
+    pub cloud_config_id: CloudConfigId,
+    /// The cloud-config revision.
+    pub revision: i32,
+    /// Its host.
+    pub host_id: HostId,
+    /// Its LXD name.
+    pub name: String,
+    /// Its number within its deployment and cloud-config.
+    pub ordinal: i32,
+    /// Profiles applied.
+    pub profiles: Vec<Option<String>>,
+    /// `pending`, `created`, `failed` or `deleting`.
+    pub state: String,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// `pending`, `ready`, `failed` or `unknown`.
+    pub readiness: String,
+    /// cloud-init's words.
+    pub readiness_detail: Option<String>,
+    /// The phone-home secret, if phone-home is enabled.
+    pub phone_home_secret: Option<String>,
+    /// When it phoned home.
+    pub phoned_home_at: Option<DateTime<Utc>>,
+    /// When it was accepted.
+    pub created_at: DateTime<Utc>,
+    /// First start.
+    pub first_started_at: Option<DateTime<Utc>>,
+    /// Last start.
+    pub last_started_at: Option<DateTime<Utc>>,
+    /// Last stop.
+    pub last_stopped_at: Option<DateTime<Utc>>,
+}
+
+/// An instance to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = instances)]
+pub struct NewInstance {
+    /// Its ID.
+    pub id: InstanceId,
+    /// Its deployment.
+    pub deployment_id: DeploymentId,
+    /// Its cloud-config.
+    pub cloud_config_id: CloudConfigId,
+    /// The revision.
+    pub revision: i32,
+    /// Its host.
+    pub host_id: HostId,
+    /// Its LXD name.
+    pub name: String,
+    /// Its number.
+    pub ordinal: i32,
+    /// Profiles.
+    pub profiles: Vec<String>,
+    /// Always `pending`.
+    pub state: &'static str,
+    /// The phone-home secret, if enabled.
+    pub phone_home_secret: Option<String>,
+}
+
+impl Instance {
+    /// The profile names.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.profiles.iter().flatten().cloned().collect()
+    }
+
+    /// Every instance of the given deployments, by name.
+    pub fn for_deployments(conn: &mut PgConnection, ids: &[DeploymentId]) -> QueryResult<Vec<Instance>> {
+        instances::table
+            .filter(instances::deployment_id.eq_any(ids))
+            .order(instances::name)
+            .select(Instance::as_select())
+            .load(conn)
+    }
+
+    /// Every instance.
+    pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Instance>> {
+        instances::table.order(instances::name).select(Instance::as_select()).load(conn)
+    }
+
+    /// One instance.
+    pub fn find(conn: &mut PgConnection, id: InstanceId) -> QueryResult<Option<Instance>> {
+        instances::table.find(id).select(Instance::as_select()).first(conn).optional()
+    }
+
+    /// The highest ordinal used per cloud-config of a deployment.
+    pub fn max_ordinal(
+        conn: &mut PgConnection,
+        deployment: DeploymentId,
+        cc: CloudConfigId,
+    ) -> QueryResult<i32> {
+        instances::table
+            .filter(instances::deployment_id.eq(deployment))
+            .filter(instances::cloud_config_id.eq(cc))
+            .select(diesel::dsl::max(instances::ordinal))
+            .first::<Option<i32>>(conn)
+            .map(|m| m.unwrap_or(0))
+    }
+
+    /// Inserts instances.
+    pub fn insert(conn: &mut PgConnection, rows: &[NewInstance]) -> QueryResult<()> {
+        diesel::insert_into(instances::table).values(rows).execute(conn).map(drop)
+    }
+
+    /// Sets the bookkeeping state and error.
+    pub fn set_state(
+        conn: &mut PgConnection,
+        id: InstanceId,
+        state: &str,
+        error: Option<&str>,
+    ) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set((instances::state.eq(state), instances::last_error.eq(error)))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Records a start.
+    pub fn started(conn: &mut PgConnection, id: InstanceId) -> QueryResult<()> {
+        let now = Utc::now();
+        diesel::update(instances::table.find(id))
+            .set((
+                instances::last_started_at.eq(now),
+                instances::first_started_at.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                >("COALESCE(first_started_at, now())")),
+                instances::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Records a stop.
+    pub fn stopped(conn: &mut PgConnection, id: InstanceId) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set((instances::last_stopped_at.eq(Utc::now()), instances::last_error.eq(None::<String>)))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Records readiness.
+    pub fn set_readiness(
+        conn: &mut PgConnection,
+        id: InstanceId,
+        readiness: &str,
+        detail: Option<&str>,
+    ) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set((instances::readiness.eq(readiness), instances::readiness_detail.eq(detail)))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Records a phone-home, once: `false` if it already phoned home.
+    pub fn phoned_home(conn: &mut PgConnection, id: InstanceId) -> QueryResult<bool> {
+        diesel::update(instances::table.find(id).filter(instances::phoned_home_at.is_null()))
+            .set((instances::phoned_home_at.eq(Utc::now()), instances::readiness.eq("ready")))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
+    /// Removes the row once its container is gone.
+    pub fn delete(conn: &mut PgConnection, id: InstanceId) -> QueryResult<()> {
+        diesel::delete(instances::table.find(id)).execute(conn).map(drop)
+    }
+
+    /// How many instances a deployment still has.
+    pub fn count_for(conn: &mut PgConnection, deployment: DeploymentId) -> QueryResult<i64> {
+        instances::table.filter(instances::deployment_id.eq(deployment)).count().get_result(conn)
+    }
+
+    /// Whether any instance lives on a host.
+    pub fn any_on_host(conn: &mut PgConnection, host: HostId) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(instances::table.filter(instances::host_id.eq(host))))
+            .get_result(conn)
+    }
+}

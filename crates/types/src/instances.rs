@@ -1,0 +1,124 @@
+//! Instances: the containers of a deployment, as Mosaic and LXD see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ids::{CloudConfigId, DeploymentId, HostId, InstanceId};
+
+/// Where an instance is in Mosaic's own bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Accepted; not created in LXD yet.
+    Pending,
+    /// Exists in LXD.
+    Created,
+    /// Creating it failed (the error says why); deleting the deployment cleans it up.
+    Failed,
+    /// Being removed.
+    Deleting,
+}
+
+/// What LXD last said about the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Running.
+    Running,
+    /// Stopped.
+    Stopped,
+    /// Starting, stopping, frozen, or in error: anything else LXD reports.
+    Other,
+    /// Mosaic created it, but LXD no longer has it (deleted behind Mosaic's back).
+    Missing,
+    /// Not created yet.
+    NotCreated,
+    /// Its host does not answer.
+    Unknown,
+}
+
+/// Did the cloud-config apply?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Not known yet (not started, or cloud-init still running).
+    Pending,
+    /// cloud-init finished without errors, or the instance phoned home.
+    Ready,
+    /// cloud-init reported errors (see the detail).
+    Failed,
+    /// The image has no cloud-init, so it cannot be told.
+    Unknown,
+}
+
+/// One container of a deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Instance {
+    /// Its ID (also in the container's `user.mosaic.instance` key).
+    pub id: InstanceId,
+    /// Its LXD name.
+    pub name: String,
+    /// Its deployment.
+    pub deployment_id: DeploymentId,
+    /// The host it lives on.
+    pub host_id: HostId,
+    /// The cloud-config it was made from.
+    pub cloud_config_id: CloudConfigId,
+    /// `namespace/name` of that cloud-config.
+    pub cloud_config: String,
+    /// The cloud-config revision it was made from.
+    pub revision: i32,
+    /// Profiles applied.
+    pub profiles: Vec<String>,
+    /// Mosaic's bookkeeping state.
+    pub lifecycle: Lifecycle,
+    /// The last error creating or changing it.
+    pub last_error: Option<String>,
+    /// What LXD last said.
+    pub status: InstanceStatus,
+    /// Memory in use, in bytes, when running.
+    pub memory_bytes: Option<u64>,
+    /// Its addresses (global and loopback scope excluded only if the container has none else).
+    pub addresses: Vec<String>,
+    /// Whether its cloud-config applied.
+    pub readiness: Readiness,
+    /// cloud-init's words when it failed (or why readiness is unknown).
+    pub readiness_detail: Option<String>,
+    /// When it phoned home (cloud-init `phone_home`), if enabled and done.
+    pub phoned_home_at: Option<DateTime<Utc>>,
+    /// When Mosaic accepted it.
+    pub created_at: DateTime<Utc>,
+    /// When it was first started.
+    pub first_started_at: Option<DateTime<Utc>>,
+    /// When it was last started.
+    pub last_started_at: Option<DateTime<Utc>>,
+    /// When it was last stopped.
+    pub last_stopped_at: Option<DateTime<Utc>>,
+}
+
+/// A container carrying Mosaic's keys that Mosaic's database does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrphanedInstance {
+    /// Its host.
+    pub host_id: HostId,
+    /// Its LXD name.
+    pub name: String,
+    /// The `user.mosaic.instance` it carries.
+    pub instance_key: String,
+}
+
+/// A deployment's instances on one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HostInstances {
+    /// The host.
+    pub host_id: HostId,
+    /// Its name.
+    pub host_name: String,
+    /// Whether it answered the last poll.
+    pub online: bool,
+    /// How old the LXD figures are, in milliseconds (`null` if the host was never reached).
+    pub data_age_ms: Option<u64>,
+    /// The instances there, by name.
+    pub instances: Vec<Instance>,
+}
