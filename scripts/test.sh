@@ -22,6 +22,8 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
+# The server-restart test runs the real `mosaic` binary as a process and kills it.
+cargo build --locked -p mosaic-api --bin mosaic
 cargo test --workspace --locked
 
 log "schemathesis against a running server"

@@ -3,10 +3,14 @@
 mod audit;
 mod auth;
 mod cloud_configs;
+mod deploy_input;
 mod deployments;
+mod drift;
 mod embedded;
 mod errors;
+mod faults;
 mod health;
 mod hosts;
 mod lifecycle;
 mod openapi;
+mod servers;

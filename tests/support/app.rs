@@ -128,11 +128,17 @@ pub async fn spawn_app() -> TestApp {
 /// Starts another Mosaic server process (in this process) on an existing database, with its own
 /// data directory: how several servers share one database.
 pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
+    let data_dir = std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple()));
+    spawn_app_in(url, database, token, data_dir).await
+}
+
+/// Like [`spawn_app_on`], with a given data directory (a restarted server keeps its certificate).
+pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std::path::PathBuf) -> TestApp {
     let token = token.to_owned();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
         database_url: Some(SecretString::from(url.to_owned())),
-        data_dir: std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple())),
+        data_dir,
         admin_token: Some(SecretString::from(token.clone())),
         host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
         db_pool_size: 4,
