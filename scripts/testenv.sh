@@ -266,7 +266,10 @@ import_image() {
 # Tests name their instances t-*; remove whatever a crashed run left behind.
 cleanup_test_instances() {
     local d=$1 names
-    names=$(lxc_on "$d" query /1.0/instances | jq -r '.[] | sub("^/1.0/instances/"; "") | select(startswith("t-"))')
+    # Test containers are named t-*, and every container a test Mosaic made carries
+    # user.mosaic.managed: both kinds left by an interrupted run are swept.
+    names=$(lxc_on "$d" query '/1.0/instances?recursion=1' |
+        jq -r '.[] | select((.name | startswith("t-")) or (.config["user.mosaic.managed"] == "true")) | .name')
     [[ -n $names ]] || return 0
     log "lxd-$d: deleting leftover test instances: $(paste -sd' ' <<<"$names")"
     # A few at a time: LXD slows down (and in reports hangs) with many parallel operations.

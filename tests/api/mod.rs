@@ -13,4 +13,5 @@ mod health;
 mod hosts;
 mod lifecycle;
 mod openapi;
+mod phone_home;
 mod servers;
