@@ -45,6 +45,8 @@ CREATE TABLE jobs (
     deployment_name TEXT NOT NULL,
     kind           TEXT NOT NULL CHECK (kind IN ('deploy', 'start', 'stop', 'delete', 'remove')),
     state          TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+    -- A deploy job that also starts what it created.
+    then_start     BOOLEAN NOT NULL DEFAULT FALSE,
     total          INTEGER NOT NULL,
     done           INTEGER NOT NULL DEFAULT 0,
     failed         INTEGER NOT NULL DEFAULT 0,

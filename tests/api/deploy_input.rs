@@ -82,9 +82,12 @@ async fn deploy_more_to_scale_up_remove_chosen_to_scale_down_and_one_job_at_a_ti
     .await;
     assert_eq!(app.follow_job(&first).await.0["state"], "succeeded");
 
-    let more = json!({"cloud_configs": [{"cloud_config_id": web, "count": 1, "hosts": [b]}]});
+    // Deploy one more and start it in the same job.
+    let more = json!({"start": true, "cloud_configs": [{"cloud_config_id": web, "count": 1, "hosts": [b]}]});
     assert_eq!(app.run_job(&path, &more).await["state"], "succeeded");
     let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}")).await, 200).await;
+    assert_eq!(detail["instances"]["running"], 1, "{detail:#}");
+    assert_eq!(detail["instances"]["stopped"], 4);
     let mut names: Vec<(String, String)> = detail["hosts"]
         .as_array()
         .unwrap()

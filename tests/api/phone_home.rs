@@ -8,17 +8,29 @@ use serde_json::{Value, json};
 async fn an_instance_phones_home_once_with_its_own_secret() {
     let app = spawn_app().await;
     let [a, _] = app.register_hosts().await;
-    let cc = app.cloud_config("Web", "Phone", &env().image_cloudinit, "#cloud-config\nruncmd:\n  - [sh, -c, \"echo phoning\"]\n").await;
+    let cc = app
+        .cloud_config(
+            "Web",
+            "Phone",
+            &env().image_cloudinit,
+            "#cloud-config\nruncmd:\n  - [sh, -c, \"echo phoning\"]\n",
+        )
+        .await;
     let id = app.deployment("Phone", &[&cc]).await;
-    let deploy = json!({"phone_home": true, "cloud_configs": [{"cloud_config_id": cc, "count": 1, "hosts": [a]}]});
+    let deploy =
+        json!({"phone_home": true, "cloud_configs": [{"cloud_config_id": cc, "count": 1, "hosts": [a]}]});
     assert_eq!(app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await["state"], "succeeded");
 
     // The container carries the proxy device and the phone_home stanza.
-    let container = env().hosts[0].admin().instance(&lxd::InstanceName::parse("phone-web-1").unwrap()).await.unwrap();
+    let container =
+        env().hosts[0].admin().instance(&lxd::InstanceName::parse("phone-web-1").unwrap()).await.unwrap();
     assert_eq!(container.devices["mosaic-phone-home"]["bind"], "instance");
     assert!(container.config["user.user-data"].contains("phone_home"));
 
-    assert_eq!(app.run_job(&format!("/api/v1/deployments/{id}/start"), &json!({})).await["state"], "succeeded");
+    assert_eq!(
+        app.run_job(&format!("/api/v1/deployments/{id}/start"), &json!({})).await["state"],
+        "succeeded"
+    );
     let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}")).await, 200).await;
     let instance = &detail["hosts"][0]["instances"][0];
     assert!(instance["phoned_home_at"].is_string(), "the instance phoned home: {instance:#}");
@@ -37,8 +49,18 @@ async fn an_instance_phones_home_once_with_its_own_secret() {
     };
     let post = |path: String| app.http.post(app.url(&path)).body("instance_id=x").send();
     expect_error(post(format!("/api/phone-home/{instance_id}/wrong")).await.unwrap(), 403, "forbidden").await;
-    expect_error(post(format!("/api/phone-home/{instance_id}/{secret}")).await.unwrap(), 409, "already_phoned_home").await;
-    expect_error(post(format!("/api/phone-home/{}/{secret}", uuid::Uuid::new_v4())).await.unwrap(), 404, "instance_not_found").await;
+    expect_error(
+        post(format!("/api/phone-home/{instance_id}/{secret}")).await.unwrap(),
+        409,
+        "already_phoned_home",
+    )
+    .await;
+    expect_error(
+        post(format!("/api/phone-home/{}/{secret}", uuid::Uuid::new_v4())).await.unwrap(),
+        404,
+        "instance_not_found",
+    )
+    .await;
 
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     app.untrust().await;

@@ -141,7 +141,7 @@ pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std:
         data_dir,
         admin_token: Some(SecretString::from(token.clone())),
         host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
-        db_pool_size: 4,
+        db_pool_size: 8,
         lxd_probe_timeout_secs: 3,
         jobs: test_job_settings(),
         ..Settings::default()

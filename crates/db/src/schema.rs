@@ -126,6 +126,7 @@ diesel::table! {
         deployment_name -> Text,
         kind -> Text,
         state -> Text,
+        then_start -> Bool,
         total -> Int4,
         done -> Int4,
         failed -> Int4,

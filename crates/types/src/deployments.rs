@@ -143,6 +143,9 @@ pub struct DeployRequest {
     /// Add cloud-init `phone_home` so each instance reports in when its cloud-config has run.
     #[serde(default)]
     pub phone_home: bool,
+    /// Start each instance as soon as it is created (and check its readiness), in the same job.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// `POST /api/v1/deployments/{id}/remove`: scale down by removing chosen instances.

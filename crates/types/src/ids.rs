@@ -15,6 +15,7 @@ macro_rules! typed_id {
         #[schema(value_type = String, format = Uuid)]
         pub struct $name(pub Uuid);
 
+        #[cfg(feature = "v4")]
         impl $name {
             /// A new random ID.
             pub fn new() -> Self {
@@ -22,6 +23,7 @@ macro_rules! typed_id {
             }
         }
 
+        #[cfg(feature = "v4")]
         impl Default for $name {
             fn default() -> Self {
                 Self::new()

@@ -68,6 +68,7 @@ pub fn enqueue(
     kind: JobKind,
     targets: &[Target],
     created_by: &str,
+    then_start: bool,
 ) -> Result<JobRow, ApiError> {
     if let Some(active) = JobRow::active_for(conn, deployment.id)? {
         return Err(busy(deployment, &active));
@@ -93,6 +94,7 @@ pub fn enqueue(
         deployment_name: &deployment.name,
         kind: kind.as_str(),
         state: "queued",
+        then_start,
         total: i32::try_from(items.len()).unwrap_or(i32::MAX),
         created_by,
     };

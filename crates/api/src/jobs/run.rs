@@ -131,20 +131,37 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
 
     let pending: Vec<JobItem> = items.into_iter().filter(|i| !i.finished).collect();
     let work = pending.into_iter().map(|item| (item.host_id, item));
+    // LXD changes run under the per-host bound; a readiness check (waiting on the guest, which costs
+    // LXD nothing) runs after, outside it, so it never holds back other instances' changes.
+    let checks = std::sync::Mutex::new(Vec::new());
     state
         .limiter
         .run(work, |item| {
             let ctx = ctx.clone();
+            let checks = &checks;
             async move {
-                let outcome = steps::run_item(&ctx, &item).await;
-                let (step, error) = match outcome {
-                    Ok(()) => ("done", None),
-                    Err(e) => ("failed", Some(e)),
-                };
-                ctx.record(item.instance_id, step, true, error).await;
+                match steps::run_item(&ctx, &item).await {
+                    Ok(steps::Then::Done) => ctx.record(item.instance_id, "done", true, None).await,
+                    Ok(steps::Then::CheckReadiness) => {
+                        let ctx = ctx.clone();
+                        let check = tokio::spawn(async move {
+                            let error = steps::check_readiness(&ctx, &item).await.err();
+                            let step = if error.is_some() { "failed" } else { "done" };
+                            ctx.record(item.instance_id, step, true, error).await;
+                        });
+                        checks.lock().unwrap_or_else(|e| e.into_inner()).push(check);
+                    }
+                    Err(e) => ctx.record(item.instance_id, "failed", true, Some(e)).await,
+                }
             }
         })
         .await;
+    let checks = std::mem::take(&mut *checks.lock().unwrap_or_else(|e| e.into_inner()));
+    for check in checks {
+        if let Err(e) = check.await {
+            tracing::error!(error = %e, "a readiness check panicked");
+        }
+    }
 
     // What the job did is what the overview shows once the job reports that it finished.
     state.cache.refresh(state, &touched).await;

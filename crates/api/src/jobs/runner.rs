@@ -77,7 +77,7 @@ async fn retry_deletions(state: &AppState) -> Result<(), crate::error::ApiError>
                         .unwrap_or_default(),
                 })
                 .collect();
-            super::enqueue(conn, &deployment, JobKind::Delete, &targets, "mosaic (retry)")?;
+            super::enqueue(conn, &deployment, JobKind::Delete, &targets, "mosaic (retry)", false)?;
             queued += 1;
         }
         Ok(queued)

@@ -21,12 +21,23 @@ pub const PHONE_HOME_PORT: u16 = 8737;
 /// How long to wait for LXD to create, start or delete one container.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Runs the job's work on one instance; the error is the item's, in LXD's words where LXD spoke.
-pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<(), String> {
+/// What remains to do for an item once its LXD changes are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// Nothing: the item is done.
+    Done,
+    /// Wait for cloud-init and record readiness (outside the per-host bound: waiting for a guest
+    /// costs LXD nothing, and must not hold back other instances' changes).
+    CheckReadiness,
+}
+
+/// Makes the job's LXD changes to one instance (under the per-host bound); the error is the
+/// item's, in LXD's words where LXD spoke.
+pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, String> {
     let Some(row) = ctx.instances.get(&item.instance_id) else {
         // Already removed (a retried delete); nothing left to do.
         return if matches!(ctx.kind, JobKind::Delete | JobKind::Remove) {
-            Ok(())
+            Ok(Then::Done)
         } else {
             Err("the instance no longer exists".into())
         };
@@ -34,11 +45,37 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<(), String> {
     let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
     let client = ctx.client(row.host_id)?;
     match ctx.kind {
-        JobKind::Deploy => create(ctx, &client, row, &name).await,
-        JobKind::Start => start(ctx, &client, row, &name).await,
-        JobKind::Stop => stop(ctx, &client, row, &name).await,
-        JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await,
+        JobKind::Deploy => {
+            let just_created = create(ctx, &client, row, &name).await?;
+            if ctx.job.then_start {
+                start(ctx, &client, row, &name, just_created).await
+            } else {
+                Ok(Then::Done)
+            }
+        }
+        JobKind::Start => start(ctx, &client, row, &name, false).await,
+        JobKind::Stop => stop(ctx, &client, row, &name).await.map(|()| Then::Done),
+        JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await.map(|()| Then::Done),
     }
+}
+
+/// Waits for cloud-init's verdict on an instance and records it.
+pub async fn check_readiness(ctx: &JobContext, item: &JobItem) -> Result<(), String> {
+    let Some(row) = ctx.instances.get(&item.instance_id) else { return Ok(()) };
+    let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
+    let client = ctx.client(row.host_id)?;
+    ctx.step(row.id, "checking").await;
+    let (readiness, detail) =
+        readiness::check(&client, &name, ctx.state.settings.jobs.readiness_timeout).await;
+    let id = row.id;
+    // A phone-home may have marked it ready meanwhile; a verdict of "pending" must not undo that.
+    save(ctx, move |c| {
+        if readiness != "pending" {
+            Instance::set_readiness(c, id, readiness, detail.as_deref())?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 async fn save(
@@ -50,20 +87,21 @@ async fn save(
         .map_err(|e| format!("cannot record the result: {e}"))
 }
 
+/// Creates the container; `Ok(true)` if it was created now (rather than found made already).
 async fn create(
     ctx: &JobContext,
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     if row.state == "created" {
-        return Ok(());
+        return Ok(false);
     }
     ctx.step(row.id, "creating").await;
     let outcome = create_in_lxd(ctx, client, row, name).await;
     let id = row.id;
     match outcome {
-        Ok(()) => save(ctx, move |c| Instance::set_state(c, id, "created", None)).await,
+        Ok(()) => save(ctx, move |c| Instance::set_state(c, id, "created", None)).await.map(|()| true),
         Err(e) => {
             let message = e.clone();
             save(ctx, move |c| Instance::set_state(c, id, "failed", Some(&message))).await?;
@@ -137,13 +175,15 @@ fn image_source(image: &str) -> InstanceSource {
     }
 }
 
+/// Starts the container; `just_created` says the row read at job start is out of date.
 async fn start(
     ctx: &JobContext,
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<(), String> {
-    if row.state != "created" {
+    just_created: bool,
+) -> Result<Then, String> {
+    if row.state != "created" && !just_created {
         let why = row.last_error.as_deref().unwrap_or("it was not created");
         return Err(format!("cannot start {}: {why}", row.name));
     }
@@ -166,20 +206,7 @@ async fn start(
     }
     let id = row.id;
     save(ctx, move |c| Instance::started(c, id)).await?;
-    if row.readiness == "pending" {
-        ctx.step(row.id, "checking").await;
-        let (readiness, detail) =
-            readiness::check(client, name, ctx.state.settings.jobs.readiness_timeout).await;
-        // A phone-home may have marked it ready meanwhile; a later verdict of "pending" must not undo that.
-        save(ctx, move |c| {
-            if readiness != "pending" {
-                Instance::set_readiness(c, id, readiness, detail.as_deref())?;
-            }
-            Ok(())
-        })
-        .await?;
-    }
-    Ok(())
+    Ok(if row.readiness == "pending" { Then::CheckReadiness } else { Then::Done })
 }
 
 async fn stop(

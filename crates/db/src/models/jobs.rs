@@ -20,6 +20,8 @@ pub struct Job {
     pub kind: String,
     /// `queued`, `running`, `succeeded` or `failed`.
     pub state: String,
+    /// A deploy that also starts what it created.
+    pub then_start: bool,
     /// Items.
     pub total: i32,
     /// Finished items.
@@ -60,6 +62,8 @@ pub struct NewJob<'a> {
     pub kind: &'a str,
     /// Always `queued`.
     pub state: &'a str,
+    /// A deploy that also starts what it created.
+    pub then_start: bool,
     /// Items.
     pub total: i32,
     /// Who asked.

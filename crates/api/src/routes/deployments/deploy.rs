@@ -137,7 +137,7 @@ pub async fn deploy_deployment(
                     .unwrap_or_default(),
             })
             .collect();
-        let job = jobs::enqueue(conn, &deployment, JobKind::Deploy, &targets, &user_name)?;
+        let job = jobs::enqueue(conn, &deployment, JobKind::Deploy, &targets, &user_name, body.start)?;
         Instance::insert(conn, &rows).map_err(|e| match e {
             diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::Conflict {

@@ -92,7 +92,7 @@ pub(crate) async fn queue(
                     .unwrap_or_default(),
             })
             .collect();
-        let job = jobs::enqueue(conn, &deployment, kind, &targets, &user_name)?;
+        let job = jobs::enqueue(conn, &deployment, kind, &targets, &user_name, false)?;
         Ok((deployment.name, jobs::load(conn, job.id)?))
     })
     .await?;

@@ -1,0 +1,11 @@
+//! Reusable pieces.
+
+pub mod error;
+pub mod job_progress;
+pub mod memory_chart;
+pub mod modal;
+
+pub use error::ErrorBanner;
+pub use job_progress::JobProgress;
+pub use memory_chart::MemoryChart;
+pub use modal::Modal;

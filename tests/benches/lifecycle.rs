@@ -1,0 +1,184 @@
+//! Benchmarks of the deployment lifecycle through the API (not tests: they print figures).
+//!
+//! `cargo bench -p mosaic-tests --bench lifecycle` (needs `scripts/testenv.sh up`):
+//! 1. deploy + start K busybox containers (default 24) over the two hosts through the API, against
+//!    the same LXD calls issued directly at the best concurrency (the floor) and one after another
+//!    (LXDMosaic's way);
+//! 2. the deployments overview with N instances (default 200) under concurrent readers: latency
+//!    percentiles, the age of the data, and LXD calls per minute at two request rates.
+
+use std::time::{Duration, Instant};
+
+use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
+use mosaic_testkit::{OP_TIMEOUT, TestApp, env, expect_json, remove_instance, spawn_app, unique_name};
+use serde_json::{Value, json};
+
+fn var(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn up(client: &lxd::Client, name: &InstanceName) -> lxd::Result<()> {
+    let post = InstancesPost::new(name.clone(), InstanceSource::image_alias(&env().image_busybox));
+    client.create_instance(&post).await?.wait(OP_TIMEOUT).await?;
+    client.start_instance(name).await?.wait(OP_TIMEOUT).await?;
+    Ok(())
+}
+
+fn items(k: usize) -> Vec<(&'static str, (lxd::Client, InstanceName))> {
+    (0..k)
+        .map(|i| {
+            let host = &env().hosts[i % 2];
+            (host.label, (host.client(), unique_name("bench")))
+        })
+        .collect()
+}
+
+async fn clean(items: &[(&'static str, (lxd::Client, InstanceName))]) {
+    let limiter = HostLimiter::new(8);
+    limiter.run(items.iter().map(|(h, x)| (*h, x)), |(c, n)| remove_instance(c, n)).await;
+}
+
+async fn direct(k: usize, per_host: usize) -> Duration {
+    let items = items(k);
+    let limiter = HostLimiter::new(per_host);
+    let start = Instant::now();
+    let results = limiter.run(items.iter().map(|(h, x)| (*h, x)), |(c, n)| up(c, n)).await;
+    let elapsed = start.elapsed();
+    assert!(results.iter().all(Result::is_ok), "direct up failed: {results:?}");
+    clean(&items).await;
+    elapsed
+}
+
+async fn sequential(k: usize) -> Duration {
+    let items = items(k);
+    let start = Instant::now();
+    for (_, (c, n)) in &items {
+        up(c, n).await.expect("sequential up");
+    }
+    let elapsed = start.elapsed();
+    clean(&items).await;
+    elapsed
+}
+
+async fn through_api(app: &TestApp, hosts: &[String; 2], cc: &str, k: usize, round: usize) -> Duration {
+    let id = app.deployment(&format!("Bench{round}"), &[cc]).await;
+    // One job that creates and starts each instance (`start: true`), as the direct calls do.
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": k, "hosts": hosts}]});
+    let start = Instant::now();
+    let deployed = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
+    let elapsed = start.elapsed();
+    assert_eq!(deployed["state"], "succeeded");
+    assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
+    elapsed
+}
+
+async fn deploy_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
+    let k = var("MOSAIC_BENCH_K", 24);
+    println!("\n== deploy + start {k} busybox containers over 2 hosts ==");
+    // Warm both hosts (the first container of an image unpacks it).
+    let warm = items(2);
+    for (_, (c, n)) in &warm {
+        let _ = up(c, n).await;
+    }
+    clean(&warm).await;
+
+    let mut floor = (Duration::MAX, 0);
+    for per_host in [4, 8, 12] {
+        let t = direct(k, per_host).await;
+        println!("direct LXD calls, {per_host:>2} per host: {:>7.2} s", t.as_secs_f64());
+        if t < floor.0 {
+            floor = (t, per_host);
+        }
+    }
+    let seq = sequential(k).await;
+    let mut api = Duration::MAX;
+    for round in 0..2 {
+        api = api.min(through_api(app, hosts, cc, k, round).await);
+    }
+    let s = |d: Duration| d.as_secs_f64();
+    println!("{:<44} {:>7.2} s", format!("floor (direct, best: {} per host)", floor.1), s(floor.0));
+    println!(
+        "{:<44} {:>7.2} s   {:.2} x floor (target <= 1.15)",
+        "Mosaic API (deploy job with start)",
+        s(api),
+        s(api) / s(floor.0)
+    );
+    println!(
+        "{:<44} {:>7.2} s   {:.2} x floor",
+        "one after another (LXDMosaic)",
+        s(seq),
+        s(seq) / s(floor.0)
+    );
+}
+
+async fn overview_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
+    let n = var("MOSAIC_BENCH_INSTANCES", 200);
+    println!("\n== overview with {n} running instances over 2 hosts ==");
+    let id = app.deployment("Overview", &[cc]).await;
+    // In two deploys: one request may create at most 100 instances by default.
+    let per_host_each = n / 4;
+    let deploy = json!({"cloud_configs": [{"cloud_config_id": cc, "count": per_host_each, "hosts": hosts, "placement": "per_host"}]});
+    for _ in 0..2 {
+        assert_eq!(
+            app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await["state"],
+            "succeeded"
+        );
+    }
+    assert_eq!(
+        app.run_job(&format!("/api/v1/deployments/{id}/start"), &json!({})).await["state"],
+        "succeeded"
+    );
+
+    let duration = Duration::from_secs(var("MOSAIC_BENCH_SECONDS", 20) as u64);
+    println!(
+        "{:>8} {:>10} {:>9} {:>9} {:>13} {:>16}",
+        "readers", "requests", "p50 ms", "p99 ms", "max age ms", "LXD calls/min"
+    );
+    for readers in [1, 16] {
+        let calls_before = app.state.cache.lxd_calls();
+        let started = Instant::now();
+        let tasks = (0..readers).map(|_| async {
+            let mut latencies = Vec::new();
+            let mut max_age = 0;
+            while started.elapsed() < duration {
+                let t = Instant::now();
+                let list: Vec<Value> = expect_json(app.get("/api/v1/deployments").await, 200).await;
+                latencies.push(t.elapsed());
+                assert_eq!(list[0]["instances"]["total"], n);
+                max_age = max_age.max(list[0]["data_age_ms"].as_u64().unwrap_or(0));
+            }
+            (latencies, max_age)
+        });
+        let results = futures::future::join_all(tasks).await;
+        let elapsed = started.elapsed();
+        let mut all: Vec<Duration> = results.iter().flat_map(|(l, _)| l.clone()).collect();
+        all.sort();
+        let pct = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
+        let max_age = results.iter().map(|(_, a)| *a).max().unwrap_or(0);
+        let calls = app.state.cache.lxd_calls() - calls_before;
+        println!(
+            "{readers:>8} {:>10} {:>9.1} {:>9.1} {max_age:>13} {:>16.1}",
+            all.len(),
+            pct(0.50),
+            pct(0.99),
+            calls as f64 / elapsed.as_secs_f64() * 60.0
+        );
+    }
+    assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
+}
+
+#[tokio::main]
+async fn main() {
+    let app = spawn_app().await;
+    let hosts = app.register_hosts().await;
+    let cc = app.cloud_config("Bench", "Busybox", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
+    let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    if only.as_deref().is_none_or(|o| o == "deploy") {
+        deploy_bench(&app, &hosts, &cc).await;
+    }
+    if only.as_deref().is_none_or(|o| o == "overview") {
+        overview_bench(&app, &hosts, &cc).await;
+    }
+    app.untrust().await;
+}
