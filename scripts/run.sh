@@ -4,7 +4,8 @@
 #   scripts/run.sh
 #
 # On a fresh Debian machine it installs PostgreSQL's server binaries (Mosaic runs its own private
-# cluster in its data directory unless MOSAIC_DATABASE_URL is set), builds Mosaic, registers the
+# cluster in its data directory unless MOSAIC_DATABASE_URL is set), builds the web app and Mosaic,
+# registers the
 # local LXD daemon as host `local` if one answers, and starts the server. The first start prints
 # the admin's API token, once.
 set -euo pipefail
@@ -31,6 +32,9 @@ if [ -z "${MOSAIC_LOCAL_LXD_SOCKET:-}" ]; then
 fi
 
 export MOSAIC_LISTEN="${MOSAIC_LISTEN:-127.0.0.1:8080}"
+export MOSAIC_FRONTEND_DIR="${MOSAIC_FRONTEND_DIR:-$PWD/frontend/dist}"
+log "building the web app"
+scripts/build-frontend.sh
 log "building Mosaic"
 cargo build --release --locked -p mosaic-api --bin mosaic
 log "starting Mosaic on http://$MOSAIC_LISTEN"

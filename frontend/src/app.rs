@@ -4,7 +4,10 @@ use mosaic_types::DeploymentId;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{cloud_configs::CloudConfigs, deployment::DeploymentPage, deployments::Deployments, hosts::Hosts, login::Login};
+use crate::pages::{
+    cloud_configs::CloudConfigs, deployment::DeploymentPage, deployments::Deployments, hosts::Hosts,
+    login::Login,
+};
 use crate::session::{SessionProvider, use_session};
 
 /// Every screen.

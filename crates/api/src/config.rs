@@ -88,6 +88,8 @@ pub struct Settings {
     pub local_lxd_socket: Option<PathBuf>,
     /// The job engine and host cache.
     pub jobs: JobSettings,
+    /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
+    pub frontend_dir: PathBuf,
 }
 
 /// How jobs run. The defaults suit production; tests shorten the intervals.
@@ -141,6 +143,7 @@ impl Default for Settings {
             pg_bin_dir: None,
             local_lxd_socket: None,
             jobs: JobSettings::default(),
+            frontend_dir: PathBuf::from("frontend/dist"),
         }
     }
 }
@@ -165,6 +168,7 @@ struct FileSettings {
     stop_timeout_secs: Option<u64>,
     readiness_timeout_secs: Option<u64>,
     cache_interval_secs: Option<u64>,
+    frontend_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -174,7 +178,7 @@ impl Settings {
     /// `MOSAIC_DB_POOL_SIZE`, `MOSAIC_LXD_PROBE_TIMEOUT_SECS`, `MOSAIC_PG_BIN_DIR`,
     /// `MOSAIC_LOCAL_LXD_SOCKET`, `MOSAIC_PER_HOST_CONCURRENCY`, `MOSAIC_MAX_INSTANCES_PER_DEPLOY`,
     /// `MOSAIC_JOB_STALE_AFTER_SECS`, `MOSAIC_STOP_TIMEOUT_SECS`, `MOSAIC_READINESS_TIMEOUT_SECS`,
-    /// `MOSAIC_CACHE_INTERVAL_SECS`.
+    /// `MOSAIC_CACHE_INTERVAL_SECS`, `MOSAIC_FRONTEND_DIR`.
     pub fn load() -> anyhow::Result<Self> {
         let file = match std::env::var_os("MOSAIC_CONFIG") {
             Some(path) => read_file(Path::new(&path))?,
@@ -216,6 +220,7 @@ impl Settings {
                 .or(file.readiness_timeout_secs),
             cache_interval_secs: number(env("CACHE_INTERVAL_SECS"), "CACHE_INTERVAL_SECS")?
                 .or(file.cache_interval_secs),
+            frontend_dir: env("FRONTEND_DIR").map(PathBuf::from).or(file.frontend_dir),
         })
     }
 
@@ -273,6 +278,9 @@ impl Settings {
         }
         if let Some(s) = f.cache_interval_secs {
             self.jobs.cache_interval = Duration::from_secs(s.max(1));
+        }
+        if let Some(dir) = f.frontend_dir {
+            self.frontend_dir = dir;
         }
         Ok(self)
     }

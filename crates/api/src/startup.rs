@@ -81,6 +81,7 @@ impl Application {
         let names = web::Data::new(OperationNames::from_openapi(&api));
         let known = web::Data::new(KnownPaths::from_openapi(&api));
         let data = web::Data::new(state.clone());
+        let frontend = settings.frontend_dir.clone();
 
         let server = HttpServer::new(move || {
             // The docs go first: actix hands a request to the first scope whose prefix matches,
@@ -98,6 +99,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .wrap(from_fn(audit::record))
+                .configure(|cfg| routes::fallback::frontend(cfg, &frontend))
                 .default_service(web::to(routes::fallback::not_found))
         })
         .listen(listener)

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mosaic_types::CloudConfigId;
-use mosaic_types::cloud_configs::{CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig};
+use mosaic_types::cloud_configs::{
+    CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig,
+};
 use yew::prelude::*;
 
 use super::{input_value, textarea_value};
@@ -43,7 +45,11 @@ impl Draft {
         self.config
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).ok_or_else(|| format!("“{l}” is not KEY=VALUE")))
+            .map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                    .ok_or_else(|| format!("“{l}” is not KEY=VALUE"))
+            })
             .collect()
     }
 }
@@ -76,7 +82,8 @@ pub fn cloud_configs() -> Html {
         use_effect_with((), move |_| reload.emit(()));
     }
     let open = {
-        let (draft, revisions, diff, token, error, saved) = (draft.clone(), revisions.clone(), diff.clone(), token.clone(), error.clone(), saved.clone());
+        let (draft, revisions, diff, token, error, saved) =
+            (draft.clone(), revisions.clone(), diff.clone(), token.clone(), error.clone(), saved.clone());
         Callback::from(move |c: CloudConfig| {
             draft.set(Some(Draft::from(&c)));
             diff.set(None);
@@ -93,32 +100,55 @@ pub fn cloud_configs() -> Html {
     let new = {
         let (draft, revisions, diff, saved) = (draft.clone(), revisions.clone(), diff.clone(), saved.clone());
         Callback::from(move |_| {
-            draft.set(Some(Draft { user_data: TEMPLATE.into(), image: "debian-cloudinit".into(), ..Draft::default() }));
+            draft.set(Some(Draft {
+                user_data: TEMPLATE.into(),
+                image: "debian-cloudinit".into(),
+                ..Draft::default()
+            }));
             revisions.set(Vec::new());
             diff.set(None);
             saved.set(None);
         })
     };
     let save = {
-        let (draft, error, token, reload, open, saved) = (draft.clone(), error.clone(), token.clone(), reload.clone(), open.clone(), saved.clone());
+        let (draft, error, token, reload, open, saved) =
+            (draft.clone(), error.clone(), token.clone(), reload.clone(), open.clone(), saved.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let Some(d) = (*draft).clone() else { return };
             let config = match d.config_map() {
                 Ok(c) => c,
-                Err(m) => return error.set(Some(ApiError { status: 0, code: "validation_failed".into(), message: format!("config: {m}") })),
+                Err(m) => {
+                    return error.set(Some(ApiError {
+                        status: 0,
+                        code: "validation_failed".into(),
+                        message: format!("config: {m}"),
+                    }));
+                }
             };
-            let (error, token, reload, open, saved) = (error.clone(), token.clone(), reload.clone(), open.clone(), saved.clone());
+            let (error, token, reload, open, saved) =
+                (error.clone(), token.clone(), reload.clone(), open.clone(), saved.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let result = match d.id {
                     None => {
-                        let body = CreateCloudConfig { namespace: d.namespace, name: d.name, description: d.description, user_data: d.user_data, image: d.image, config };
+                        let body = CreateCloudConfig {
+                            namespace: d.namespace,
+                            name: d.name,
+                            description: d.description,
+                            user_data: d.user_data,
+                            image: d.image,
+                            config,
+                        };
                         services::cloud_configs::create(&token, &body).await
                     }
                     Some(id) => {
                         let body = UpdateCloudConfig {
-                            namespace: Some(d.namespace), name: Some(d.name), description: Some(d.description),
-                            user_data: Some(d.user_data), image: Some(d.image), config: Some(config),
+                            namespace: Some(d.namespace),
+                            name: Some(d.name),
+                            description: Some(d.description),
+                            user_data: Some(d.user_data),
+                            image: Some(d.image),
+                            config: Some(config),
                         };
                         services::cloud_configs::update(&token, id, &body).await
                     }
@@ -126,7 +156,8 @@ pub fn cloud_configs() -> Html {
                 match result {
                     Ok(c) => {
                         error.set(None);
-                        saved.set(Some(format!("Saved {}/{} (revision {})", c.namespace, c.name, c.revision)));
+                        saved
+                            .set(Some(format!("Saved {}/{} (revision {})", c.namespace, c.name, c.revision)));
                         open.emit(c);
                         reload.emit(());
                     }
@@ -188,7 +219,23 @@ pub fn cloud_configs() -> Html {
                                 <textarea id="cc-config" rows="3" value={d.config.clone()}
                                     oninput={let draft = draft.clone(); Callback::from(move |e: InputEvent| if let Some(mut d) = (*draft).clone() { d.config = textarea_value(&e); draft.set(Some(d)); })} />
                             </label>
-                            <div class="actions"><button type="submit" id="save-cloud-config">{ if d.id.is_some() { "Save (new revision if changed)" } else { "Create" } }</button></div>
+                            <div class="actions">
+                                if let Some(id) = d.id {
+                                    <button type="button" class="link danger" id="delete-cloud-config" onclick={
+                                        let (token, error, reload, draft) = (token.clone(), error.clone(), reload.clone(), draft.clone());
+                                        Callback::from(move |_| {
+                                            let (token, error, reload, draft) = (token.clone(), error.clone(), reload.clone(), draft.clone());
+                                            wasm_bindgen_futures::spawn_local(async move {
+                                                match services::cloud_configs::remove(&token, id).await {
+                                                    Ok(()) => { draft.set(None); reload.emit(()) }
+                                                    Err(e) => error.set(Some(e)),
+                                                }
+                                            });
+                                        })
+                                    }>{ "Delete" }</button>
+                                }
+                                <button type="submit" id="save-cloud-config">{ if d.id.is_some() { "Save (new revision if changed)" } else { "Create" } }</button>
+                            </div>
                         </form>
                         if let Some(id) = d.id {
                             <h2>{ "Revisions" }</h2>

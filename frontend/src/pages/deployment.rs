@@ -47,11 +47,25 @@ pub fn deployment_page(props: &Props) -> Html {
     let chart = use_state(Vec::<(f64, u64)>::new);
 
     let refresh = {
-        let (detail, history, error, token, samples, chart, gone) =
-            (detail.clone(), history.clone(), error.clone(), token.clone(), samples.clone(), chart.clone(), gone.clone());
+        let (detail, history, error, token, samples, chart, gone) = (
+            detail.clone(),
+            history.clone(),
+            error.clone(),
+            token.clone(),
+            samples.clone(),
+            chart.clone(),
+            gone.clone(),
+        );
         Callback::from(move |_: ()| {
-            let (detail, history, error, token, samples, chart, gone) =
-                (detail.clone(), history.clone(), error.clone(), token.clone(), samples.clone(), chart.clone(), gone.clone());
+            let (detail, history, error, token, samples, chart, gone) = (
+                detail.clone(),
+                history.clone(),
+                error.clone(),
+                token.clone(),
+                samples.clone(),
+                chart.clone(),
+                gone.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match services::deployments::detail(&token, id).await {
                     Ok(d) => {
@@ -84,24 +98,35 @@ pub fn deployment_page(props: &Props) -> Html {
     // Runs a job-returning request, then follows the job's event stream to its end.
     let run = {
         let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
-        Callback::from(move |start: Box<dyn FnOnce(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Job, ApiError>>>>>| {
-            let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match start(token.clone()).await {
-                    Ok(started) => {
-                        let id = started.id;
-                        job.set(Some(started));
-                        let progress = { let job = job.clone(); move |j: Job| job.set(Some(j)) };
-                        match services::jobs::follow(&token, id, progress).await {
-                            Ok(done) => job.set(Some(done)),
-                            Err(e) => error.set(Some(e)),
+        Callback::from(
+            move |start: Box<
+                dyn FnOnce(
+                    String,
+                )
+                    -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Job, ApiError>>>>,
+            >| {
+                let (job, error, token, refresh) =
+                    (job.clone(), error.clone(), token.clone(), refresh.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    match start(token.clone()).await {
+                        Ok(started) => {
+                            let id = started.id;
+                            job.set(Some(started));
+                            let progress = {
+                                let job = job.clone();
+                                move |j: Job| job.set(Some(j))
+                            };
+                            match services::jobs::follow(&token, id, progress).await {
+                                Ok(done) => job.set(Some(done)),
+                                Err(e) => error.set(Some(e)),
+                            }
+                            refresh.emit(());
                         }
-                        refresh.emit(());
+                        Err(e) => error.set(Some(e)),
                     }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        })
+                });
+            },
+        )
     };
     let action = |name: &'static str| {
         let run = run.clone();
@@ -267,6 +292,7 @@ fn deploy_dialog(props: &DeployProps) -> Html {
     let profiles = use_state(HashMap::<HostId, Vec<String>>::new);
     let error = use_state(|| None::<ApiError>);
     let phone_home = use_state(|| false);
+    let start = use_state(|| false);
     let members: Vec<(CloudConfigId, String)> = props
         .detail
         .deployment
@@ -278,7 +304,15 @@ fn deploy_dialog(props: &DeployProps) -> Html {
         members
             .iter()
             .map(|(id, _)| {
-                (*id, Row { count: "0".into(), hosts: BTreeSet::new(), placement: Placement::Spread, profiles: ["default".to_owned()].into() })
+                (
+                    *id,
+                    Row {
+                        count: "0".into(),
+                        hosts: BTreeSet::new(),
+                        placement: Placement::Spread,
+                        profiles: ["default".to_owned()].into(),
+                    },
+                )
             })
             .collect::<HashMap<_, _>>()
     });
@@ -303,7 +337,8 @@ fn deploy_dialog(props: &DeployProps) -> Html {
         });
     }
     let submit = {
-        let (rows, on_submit, error, phone_home) = (rows.clone(), props.on_submit.clone(), error.clone(), phone_home.clone());
+        let (rows, on_submit, error, phone_home, start) =
+            (rows.clone(), props.on_submit.clone(), error.clone(), phone_home.clone(), start.clone());
         let order: Vec<CloudConfigId> = members.iter().map(|(id, _)| *id).collect();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -313,7 +348,11 @@ fn deploy_dialog(props: &DeployProps) -> Html {
                 let count: i32 = match row.count.trim().parse() {
                     Ok(c) => c,
                     Err(_) => {
-                        error.set(Some(ApiError { status: 0, code: String::new(), message: format!("“{}” is not a number of instances", row.count) }));
+                        error.set(Some(ApiError {
+                            status: 0,
+                            code: String::new(),
+                            message: format!("“{}” is not a number of instances", row.count),
+                        }));
                         return;
                     }
                 };
@@ -328,7 +367,7 @@ fn deploy_dialog(props: &DeployProps) -> Html {
                     profiles: row.profiles.iter().cloned().collect(),
                 });
             }
-            on_submit.emit(DeployRequest { cloud_configs: items, phone_home: *phone_home });
+            on_submit.emit(DeployRequest { cloud_configs: items, phone_home: *phone_home, start: *start });
         })
     };
     html! {
@@ -384,6 +423,7 @@ fn deploy_dialog(props: &DeployProps) -> Html {
                     }
                 }) }
                 <label><input type="checkbox" id="phone-home" checked={*phone_home} onchange={let p = phone_home.clone(); Callback::from(move |e: Event| p.set(checked(&e)))} />{ " Instances phone home when their cloud-config has run" }</label>
+                <label><input type="checkbox" id="start-too" checked={*start} onchange={let s = start.clone(); Callback::from(move |e: Event| s.set(checked(&e)))} />{ " Start them once created" }</label>
                 <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
                 <div class="actions"><button type="submit" id="deploy-submit">{ "Deploy" }</button></div>
             </form>

@@ -99,12 +99,16 @@ fn create_dialog(props: &CreateProps) -> Html {
         });
     }
     let submit = {
-        let (name, picked, error, token, done) = (name.clone(), picked.clone(), error.clone(), token.clone(), props.on_created.clone());
+        let (name, picked, error, token, done) =
+            (name.clone(), picked.clone(), error.clone(), token.clone(), props.on_created.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let body = CreateDeployment {
                 name: name.trim().to_owned(),
-                cloud_configs: picked.iter().map(|id| CloudConfigPin { cloud_config_id: *id, revision: None }).collect(),
+                cloud_configs: picked
+                    .iter()
+                    .map(|id| CloudConfigPin { cloud_config_id: *id, revision: None })
+                    .collect(),
             };
             let (error, token, done) = (error.clone(), token.clone(), done.clone());
             wasm_bindgen_futures::spawn_local(async move {
@@ -116,8 +120,10 @@ fn create_dialog(props: &CreateProps) -> Html {
         })
     };
     let needle = search.to_lowercase();
-    let shown: Vec<&CloudConfig> =
-        all.iter().filter(|c| format!("{}/{}", c.namespace, c.name).to_lowercase().contains(&needle)).collect();
+    let shown: Vec<&CloudConfig> = all
+        .iter()
+        .filter(|c| format!("{}/{}", c.namespace, c.name).to_lowercase().contains(&needle))
+        .collect();
     html! {
         <Modal title="Create deployment" on_close={props.on_close.clone()}>
             <form onsubmit={submit}>

@@ -36,10 +36,12 @@ pub fn hosts() -> Html {
         use_effect_with((), move |_| reload.emit(()));
     }
     let read_fingerprint = {
-        let (url, fingerprint, error, token) = (url.clone(), fingerprint.clone(), error.clone(), token.clone());
+        let (url, fingerprint, error, token) =
+            (url.clone(), fingerprint.clone(), error.clone(), token.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (url, fingerprint, error, token) = (url.clone(), fingerprint.clone(), error.clone(), token.clone());
+            let (url, fingerprint, error, token) =
+                (url.clone(), fingerprint.clone(), error.clone(), token.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match services::hosts::fingerprint(&token, url.trim()).await {
                     Ok(f) => fingerprint.set(Some(f.fingerprint)),
@@ -49,18 +51,27 @@ pub fn hosts() -> Html {
         })
     };
     let register = {
-        let (url, name, secret, fingerprint, error, token, reload) =
-            (url.clone(), name.clone(), secret.clone(), fingerprint.clone(), error.clone(), token.clone(), reload.clone());
+        let (url, name, secret, fingerprint, error, token, reload) = (
+            url.clone(),
+            name.clone(),
+            secret.clone(),
+            fingerprint.clone(),
+            error.clone(),
+            token.clone(),
+            reload.clone(),
+        );
         Callback::from(move |_| {
             let body = CreateHost {
                 name: name.trim().to_owned(),
                 url: Some(url.trim().to_owned()),
                 fingerprint: (*fingerprint).clone(),
                 trust_token: mosaic_looks_like_token(&secret).then(|| secret.trim().to_owned()),
-                trust_password: (!secret.trim().is_empty() && !mosaic_looks_like_token(&secret)).then(|| secret.trim().to_owned()),
+                trust_password: (!secret.trim().is_empty() && !mosaic_looks_like_token(&secret))
+                    .then(|| secret.trim().to_owned()),
                 socket_path: None,
             };
-            let (error, token, reload, fingerprint) = (error.clone(), token.clone(), reload.clone(), fingerprint.clone());
+            let (error, token, reload, fingerprint) =
+                (error.clone(), token.clone(), reload.clone(), fingerprint.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match services::hosts::create(&token, &body).await {
                     Ok(_) => {

@@ -1,7 +1,9 @@
 //! `/api/v1/cloud-configs`.
 
 use mosaic_types::CloudConfigId;
-use mosaic_types::cloud_configs::{CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig};
+use mosaic_types::cloud_configs::{
+    CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig,
+};
 
 use super::{ApiError, delete, get, patch, post};
 
@@ -16,7 +18,11 @@ pub async fn create(token: &str, body: &CreateCloudConfig) -> Result<CloudConfig
 }
 
 /// Changes one.
-pub async fn update(token: &str, id: CloudConfigId, body: &UpdateCloudConfig) -> Result<CloudConfig, ApiError> {
+pub async fn update(
+    token: &str,
+    id: CloudConfigId,
+    body: &UpdateCloudConfig,
+) -> Result<CloudConfig, ApiError> {
     patch(&format!("/api/v1/cloud-configs/{id}"), token, body).await
 }
 

@@ -40,7 +40,8 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
     token: &str,
     body: Option<&B>,
 ) -> Result<T, ApiError> {
-    let request = RequestBuilder::new(path).method(method).header("Authorization", &format!("Bearer {token}"));
+    let request =
+        RequestBuilder::new(path).method(method).header("Authorization", &format!("Bearer {token}"));
     let request = match body {
         Some(b) => request.json(b).map_err(ApiError::network)?,
         None => request.build().map_err(ApiError::network)?,
@@ -55,7 +56,11 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         });
     }
     let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| ApiError { status, code: "decode".into(), message: format!("unexpected answer: {e}") })
+    serde_json::from_str(text).map_err(|e| ApiError {
+        status,
+        code: "decode".into(),
+        message: format!("unexpected answer: {e}"),
+    })
 }
 
 /// `GET`.
@@ -64,12 +69,20 @@ pub async fn get<T: DeserializeOwned>(path: &str, token: &str) -> Result<T, ApiE
 }
 
 /// `POST` with a JSON body.
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, token: &str, body: &B) -> Result<T, ApiError> {
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    token: &str,
+    body: &B,
+) -> Result<T, ApiError> {
     call(Method::POST, path, token, Some(body)).await
 }
 
 /// `PATCH` with a JSON body.
-pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, token: &str, body: &B) -> Result<T, ApiError> {
+pub async fn patch<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    token: &str,
+    body: &B,
+) -> Result<T, ApiError> {
     call(Method::PATCH, path, token, Some(body)).await
 }
 
