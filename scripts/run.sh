@@ -5,9 +5,8 @@
 #
 # On a fresh Debian machine it installs PostgreSQL's server binaries (Mosaic runs its own private
 # cluster in its data directory unless MOSAIC_DATABASE_URL is set), builds the web app and Mosaic,
-# registers the
-# local LXD daemon as host `local` if one answers, and starts the server. The first start prints
-# the admin's API token, once.
+# registers the local LXD daemon as host `local` if one answers, and starts the server. The first
+# start prints the admin's API token, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -102,6 +102,11 @@ pub fn test_job_settings() -> JobSettings {
     }
 }
 
+/// Where `scripts/build-frontend.sh` puts the built app.
+pub fn frontend_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")
+}
+
 /// Creates an empty database in the test cluster; returns its URL.
 pub async fn create_database() -> (String, String) {
     let database = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
@@ -144,6 +149,7 @@ pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std:
         db_pool_size: 8,
         lxd_probe_timeout_secs: 3,
         jobs: test_job_settings(),
+        frontend_dir: frontend_dir(),
         ..Settings::default()
     };
     let app = Application::build(settings).await.expect("Mosaic starts");

@@ -17,7 +17,7 @@ use url::Url;
 mod app;
 mod lifecycle;
 pub use app::{
-    TestApp, create_database, expect_error, expect_json, spawn_app, spawn_app_in, spawn_app_on,
+    TestApp, create_database, expect_error, expect_json, frontend_dir, spawn_app, spawn_app_in, spawn_app_on,
     test_job_settings,
 };
 pub use lifecycle::{JOB_DEADLINE, Relay, eventually};

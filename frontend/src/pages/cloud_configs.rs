@@ -156,9 +156,9 @@ pub fn cloud_configs() -> Html {
                 match result {
                     Ok(c) => {
                         error.set(None);
-                        saved
-                            .set(Some(format!("Saved {}/{} (revision {})", c.namespace, c.name, c.revision)));
+                        let message = format!("Saved {}/{} (revision {})", c.namespace, c.name, c.revision);
                         open.emit(c);
+                        saved.set(Some(message));
                         reload.emit(());
                     }
                     Err(e) => error.set(Some(e)),
@@ -285,7 +285,8 @@ struct YamlProps {
 #[function_component(YamlEditor)]
 fn yaml_editor(props: &YamlProps) -> Html {
     let bad_line = props.error.as_ref().and_then(|e| line_of(&e.message));
-    let lines = props.value.lines().count().max(1);
+    // A parse error at the end of the text names the line after the last.
+    let lines = props.value.lines().count().max(bad_line.unwrap_or(1)).max(1);
     let numbers: Html = (1..=lines)
         .map(|n| html! { <div class={classes!((Some(n) == bad_line).then_some("bad-line"))}>{ n }</div> })
         .collect();

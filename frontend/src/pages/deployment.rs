@@ -26,6 +26,10 @@ pub struct Props {
     pub id: DeploymentId,
 }
 
+/// A request that starts a job, given the token: deploy, start, stop or delete.
+type StartJob =
+    Box<dyn FnOnce(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Job, ApiError>>>>>;
+
 /// How often the page re-reads the deployment (the server answers from its host cache).
 const REFRESH_MS: u32 = 3000;
 /// Memory samples kept (at one per refresh: the last five minutes).
@@ -98,35 +102,27 @@ pub fn deployment_page(props: &Props) -> Html {
     // Runs a job-returning request, then follows the job's event stream to its end.
     let run = {
         let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
-        Callback::from(
-            move |start: Box<
-                dyn FnOnce(
-                    String,
-                )
-                    -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Job, ApiError>>>>,
-            >| {
-                let (job, error, token, refresh) =
-                    (job.clone(), error.clone(), token.clone(), refresh.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    match start(token.clone()).await {
-                        Ok(started) => {
-                            let id = started.id;
-                            job.set(Some(started));
-                            let progress = {
-                                let job = job.clone();
-                                move |j: Job| job.set(Some(j))
-                            };
-                            match services::jobs::follow(&token, id, progress).await {
-                                Ok(done) => job.set(Some(done)),
-                                Err(e) => error.set(Some(e)),
-                            }
-                            refresh.emit(());
+        Callback::from(move |start: StartJob| {
+            let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match start(token.clone()).await {
+                    Ok(started) => {
+                        let id = started.id;
+                        job.set(Some(started));
+                        let progress = {
+                            let job = job.clone();
+                            move |j: Job| job.set(Some(j))
+                        };
+                        match services::jobs::follow(&token, id, progress).await {
+                            Ok(done) => job.set(Some(done)),
+                            Err(e) => error.set(Some(e)),
                         }
-                        Err(e) => error.set(Some(e)),
+                        refresh.emit(());
                     }
-                });
-            },
-        )
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
     };
     let action = |name: &'static str| {
         let run = run.clone();

@@ -108,8 +108,8 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
         let mut revisions = HashMap::new();
         for i in &instances {
             let key = (i.cloud_config_id, i.revision);
-            if !revisions.contains_key(&key) {
-                revisions.insert(key, Revision::find(conn, key.0, key.1)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = revisions.entry(key) {
+                slot.insert(Revision::find(conn, key.0, key.1)?);
             }
         }
         let hosts = Host::all(conn)?;

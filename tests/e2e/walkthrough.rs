@@ -1,0 +1,154 @@
+//! The operator's walkthrough in the browser: sign in, add the hosts, create the cloud-configs and
+//! `My_Site`, deploy 2 + 1 across two hosts, start, stop, delete — checking the page and LXD.
+
+use fantoccini::Locator;
+use lxd::InstanceFilter;
+use mosaic_testkit::{env, frontend_dir, spawn_app};
+
+use super::browser::Browser;
+
+const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n";
+const DB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo db > /var/tmp/role\"]\n";
+
+/// Containers in LXD carrying a deployment's key: (name, running).
+async fn in_lxd(deployment: &str) -> Vec<(String, bool)> {
+    let filter = InstanceFilter::config_eq("user.mosaic.deployment", deployment).unwrap();
+    let mut all = Vec::new();
+    for host in &env().hosts {
+        all.extend(
+            host.admin()
+                .instances(Some(&filter))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.name.clone(), i.is_running())),
+        );
+    }
+    all.sort();
+    all
+}
+
+async fn finish_job(b: &Browser) {
+    b.wait("section.job[data-job-state=succeeded]", 300).await;
+    b.click("section.job button.link").await;
+}
+
+#[tokio::test]
+async fn the_walkthrough_in_a_browser() {
+    assert!(
+        frontend_dir().join("index.html").is_file(),
+        "the web app is not built: run scripts/build-frontend.sh first"
+    );
+    let app = spawn_app().await;
+    let b = Browser::start().await;
+    let base = app.url("");
+
+    // Sign in.
+    b.client.goto(&base).await.unwrap();
+    b.wait("#token", 30).await;
+    b.screenshot("01-sign-in").await;
+    b.fill("#token", "not-a-token").await;
+    b.click("#sign-in").await;
+    b.wait_text(".banner.error", "not valid", 10).await;
+    b.fill("#token", &app.token).await;
+    b.click("#sign-in").await;
+    b.wait_text(".empty", "No deployments yet", 30).await;
+    b.screenshot("02-deployments-empty").await;
+
+    // Add both hosts: address → fingerprint shown → confirm with the trust password.
+    b.client.find(Locator::LinkText("Hosts")).await.unwrap().click().await.unwrap();
+    for host in &env().hosts {
+        b.fill("#host-url", host.url.as_str()).await;
+        b.click("#read-fingerprint").await;
+        b.wait_text("#host-fingerprint", &host.fingerprint.to_hex(), 30).await;
+        b.fill("#host-name", &format!("lxd-{}", host.label)).await;
+        b.fill("#host-secret", &env().trust_password).await;
+        b.click("#register-host").await;
+        b.wait_text(&format!("tr[data-host=lxd-{}]", host.label), "online", 30).await;
+    }
+    b.screenshot("03-hosts").await;
+
+    // Two cloud-configs; a YAML mistake is shown at its line first.
+    b.client.find(Locator::LinkText("Cloud-configs")).await.unwrap().click().await.unwrap();
+    for (namespace, yaml) in [("Webservers", WEB), ("Mysql", DB)] {
+        b.click("#new-cloud-config").await;
+        b.fill("#cc-namespace", namespace).await;
+        b.fill("#cc-name", "My_Site").await;
+        b.fill("#cc-image", &env().image_cloudinit).await;
+        if namespace == "Webservers" {
+            b.fill("#cc-user-data", "#cloud-config\nruncmd:\n  - [echo\n").await;
+            b.click("#save-cloud-config").await;
+            b.wait_text("#yaml-error", "Line ", 10).await;
+            b.wait(".yaml .gutter .bad-line", 5).await;
+            b.screenshot("04-cloud-config-error").await;
+        }
+        b.fill("#cc-user-data", yaml).await;
+        b.click("#save-cloud-config").await;
+        b.wait_text("#saved", &format!("{namespace}/My_Site"), 10).await;
+    }
+    b.screenshot("05-cloud-configs").await;
+
+    // Create My_Site with both.
+    b.client.find(Locator::LinkText("Deployments")).await.unwrap().click().await.unwrap();
+    b.click("#create-deployment").await;
+    b.fill("#deployment-name", "My_Site").await;
+    b.fill("#cc-search", "my_site").await;
+    b.click("input[data-cloud-config='Webservers/My_Site']").await;
+    b.click("input[data-cloud-config='Mysql/My_Site']").await;
+    b.click("#create-deployment-submit").await;
+    b.wait_text(".card .name", "My_Site", 10).await;
+    b.click(".card").await;
+    b.wait_text("#deployment-name", "My_Site", 10).await;
+    let deployment = b.client.current_url().await.unwrap().path().rsplit('/').next().unwrap().to_owned();
+
+    // Deploy 2 webservers on A and 1 database on B.
+    b.click("#deploy").await;
+    let web = "fieldset[data-cloud-config='Webservers/My_Site']";
+    let db = "fieldset[data-cloud-config='Mysql/My_Site']";
+    b.fill(&format!("{web} input.count"), "2").await;
+    b.click(&format!("{web} input[data-host=lxd-a]")).await;
+    b.fill(&format!("{db} input.count"), "1").await;
+    b.click(&format!("{db} input[data-host=lxd-b]")).await;
+    b.wait(&format!("{web} input[data-profile=default]"), 10).await;
+    b.screenshot("06-deploy-dialog").await;
+    b.click("#deploy-submit").await;
+    b.wait("section.job .bar", 10).await;
+    finish_job(&b).await;
+    let names: Vec<String> = in_lxd(&deployment).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["my-site-mysql-1", "my-site-webservers-1", "my-site-webservers-2"]);
+
+    // Start: every container running, with memory and readiness shown.
+    b.click("#start").await;
+    b.click("#confirm").await;
+    finish_job(&b).await;
+    for name in ["my-site-webservers-1", "my-site-webservers-2", "my-site-mysql-1"] {
+        b.wait_text(&format!("tr[data-instance={name}] td.status"), "running", 30).await;
+        b.wait_text(&format!("tr[data-instance={name}] td.readiness"), "ready", 30).await;
+        let memory = b.wait(&format!("tr[data-instance={name}] td.memory"), 5).await.text().await.unwrap();
+        assert!(memory.ends_with("iB"), "memory in human units: {memory}");
+    }
+    b.wait_text("#deployment-ready", "ready", 10).await;
+    assert!(in_lxd(&deployment).await.iter().all(|(_, running)| *running));
+    b.screenshot("07-deployment-running").await;
+
+    // Stop.
+    b.click("#stop").await;
+    b.click("#confirm").await;
+    finish_job(&b).await;
+    b.wait_text("tr[data-instance=my-site-mysql-1] td.status", "stopped", 30).await;
+    assert!(in_lxd(&deployment).await.iter().all(|(_, running)| !*running));
+
+    // Delete: the page says it is gone, and so does LXD.
+    b.click("#delete").await;
+    b.click("#confirm").await;
+    b.wait("#deployment-gone", 300).await;
+    b.screenshot("08-deployment-deleted").await;
+    assert!(in_lxd(&deployment).await.is_empty());
+
+    // A narrow window still shows the overview.
+    b.client.set_window_size(420, 800).await.unwrap();
+    b.client.find(Locator::LinkText("Deployments")).await.unwrap().click().await.unwrap();
+    b.wait_text(".empty", "No deployments yet", 10).await;
+    b.screenshot("09-narrow").await;
+    app.untrust().await;
+}
