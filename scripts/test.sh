@@ -39,6 +39,8 @@ log "cargo test"
 # The server-restart test runs the real `mosaic` binary as a process and kills it.
 cargo build --locked -p mosaic-api --bin mosaic
 cargo test --workspace --exclude mosaic-frontend --locked
+# The app's pure logic (formatting, parsing) runs natively; the app itself is tested in the browser.
+cargo test -p mosaic-frontend --locked
 
 log "schemathesis against a running server"
 scripts/schemathesis.sh

@@ -59,6 +59,31 @@ async fn bad_deploy_requests_are_refused_and_nothing_is_created() {
     )
     .await;
     assert_eq!(counts(&app).await, (0, 0), "a refused deploy writes nothing");
+    let nobody = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/v1/jobs/{nobody}"),
+        format!("/api/v1/jobs/{nobody}/events"),
+        format!("/api/v1/deployments/{nobody}/jobs"),
+    ] {
+        let code = if path.contains("/deployments/") { "deployment_not_found" } else { "job_not_found" };
+        expect_error(app.get(&path).await, 404, code).await;
+    }
+    for action in ["start", "stop"] {
+        expect_error(
+            app.post(&format!("/api/v1/deployments/{nobody}/{action}"), &json!({})).await,
+            404,
+            "deployment_not_found",
+        )
+        .await;
+    }
+    expect_error(app.delete(&format!("/api/v1/deployments/{nobody}")).await, 404, "deployment_not_found")
+        .await;
+    expect_error(
+        app.post(&format!("/api/v1/deployments/{id}/remove"), &json!({"instance_ids": []})).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     app.untrust().await;
 }
 

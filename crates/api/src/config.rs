@@ -311,6 +311,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_configuration_file_overrides_the_defaults() {
+        let path = std::env::temp_dir().join(format!("mosaic-config-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9090\"\ndatabase_url = \"postgres://db/mosaic\"\nlog_format = \"json\"\n\
+             host_allowlist = [\"10.0.0.0/8\", \"127.0.0.1\"]\nper_host_concurrency = 3\n",
+        )
+        .unwrap();
+        let settings = Settings::default().merge(read_file(&path).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(settings.listen.port(), 9090);
+        assert!(settings.database_url.is_some());
+        assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(settings.host_allowlist.unwrap().len(), 2);
+        assert_eq!(settings.jobs.per_host_concurrency, 3);
+
+        let unknown = std::env::temp_dir().join(format!("mosaic-config-bad-{}.toml", std::process::id()));
+        std::fs::write(&unknown, "lissen = \"x\"\n").unwrap();
+        let err = read_file(&unknown).unwrap_err();
+        std::fs::remove_file(&unknown).unwrap();
+        assert!(format!("{err:#}").contains("lissen"), "{err:#}");
+    }
+
+    #[test]
     fn networks_contain_what_they_should() {
         let lo = IpNet::parse("127.0.0.0/8").unwrap();
         assert!(lo.contains("127.0.0.1".parse().unwrap()));

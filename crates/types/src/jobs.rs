@@ -129,3 +129,23 @@ pub struct JobItem {
     /// Why it failed, in LXD's words where LXD said.
     pub error: Option<String>,
 }
+
+/// The kinds of event in a job's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobEventKind {
+    /// The job changed and is still running.
+    Progress,
+    /// The job ended; the stream ends after this event.
+    Finished,
+}
+
+/// One server-sent event of `GET /api/v1/jobs/{id}/events`, as OpenAPI describes an event
+/// stream: by its events' fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JobEvent {
+    /// `progress` while the job runs, then one `finished`.
+    pub event: JobEventKind,
+    /// The whole job, as `GET /api/v1/jobs/{id}` returns it, as JSON text.
+    pub data: String,
+}

@@ -334,3 +334,25 @@ fn diff_view(props: &DiffProps) -> Html {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_of_a_yaml_error_is_found() {
+        assert_eq!(line_of("user_data line 4, column 1: did not find expected ','"), Some(4));
+        assert_eq!(line_of("user_data line 1: must be exactly `#cloud-config`"), Some(1));
+        assert_eq!(line_of("config key \"raw.lxc\" is not allowed"), None);
+    }
+
+    #[test]
+    fn config_lines_become_keys() {
+        let draft =
+            Draft { config: "limits.memory=256MiB\n\n user.site = a=b \n".into(), ..Draft::default() };
+        let keys = draft.config_map().unwrap();
+        assert_eq!(keys["limits.memory"], "256MiB");
+        assert_eq!(keys["user.site"], "a=b");
+        assert!(Draft { config: "oops".into(), ..Draft::default() }.config_map().is_err());
+    }
+}

@@ -135,3 +135,14 @@ fn mosaic_looks_like_token(secret: &str) -> bool {
     let s = secret.trim();
     s.len() > 100 && s.starts_with("ey")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mosaic_looks_like_token;
+
+    #[test]
+    fn tokens_and_passwords_are_told_apart() {
+        assert!(!mosaic_looks_like_token("mosaic-test-trust"));
+        assert!(mosaic_looks_like_token(&format!("eyJjbGllbnRfbmFtZSI6{}", "A".repeat(120))));
+    }
+}

@@ -10,6 +10,7 @@
 use chrono::Utc;
 use diesel::PgConnection;
 use mosaic_db::models::deployments::Deployment;
+use mosaic_db::models::hosts::Host;
 use mosaic_db::models::jobs::{Job as JobRow, JobItem as ItemRow, NewJob};
 use mosaic_types::jobs::{Job, JobItem, JobKind, JobState};
 use mosaic_types::{HostId, InstanceId, JobId};
@@ -57,6 +58,14 @@ pub struct Target {
     pub host_id: HostId,
     /// The host's name.
     pub host_name: String,
+}
+
+impl Target {
+    /// The target for an instance, with its host's name looked up in `hosts`.
+    pub fn new(instance_id: InstanceId, name: &str, host_id: HostId, hosts: &[Host]) -> Self {
+        let host_name = hosts.iter().find(|h| h.id == host_id).map(|h| h.name.clone()).unwrap_or_default();
+        Target { instance_id, name: name.to_owned(), host_id, host_name }
+    }
 }
 
 /// Queues a job for a deployment. Refused with 409 while another job of the deployment is

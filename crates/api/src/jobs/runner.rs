@@ -64,19 +64,8 @@ async fn retry_deletions(state: &AppState) -> Result<(), crate::error::ApiError>
                 continue;
             }
             let hosts = mosaic_db::models::hosts::Host::all(conn)?;
-            let targets: Vec<Target> = rows
-                .iter()
-                .map(|r| Target {
-                    instance_id: r.id,
-                    name: r.name.clone(),
-                    host_id: r.host_id,
-                    host_name: hosts
-                        .iter()
-                        .find(|h| h.id == r.host_id)
-                        .map(|h| h.name.clone())
-                        .unwrap_or_default(),
-                })
-                .collect();
+            let targets: Vec<Target> =
+                rows.iter().map(|r| Target::new(r.id, &r.name, r.host_id, &hosts)).collect();
             super::enqueue(conn, &deployment, JobKind::Delete, &targets, "mosaic (retry)", false)?;
             queued += 1;
         }

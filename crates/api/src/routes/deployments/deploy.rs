@@ -124,19 +124,8 @@ pub async fn deploy_deployment(
         for row in &rows {
             lxd::InstanceName::parse(&row.name).map_err(|e| ApiError::validation(e.to_string()))?;
         }
-        let targets: Vec<Target> = rows
-            .iter()
-            .map(|r| Target {
-                instance_id: r.id,
-                name: r.name.clone(),
-                host_id: r.host_id,
-                host_name: hosts
-                    .iter()
-                    .find(|h| h.id == r.host_id)
-                    .map(|h| h.name.clone())
-                    .unwrap_or_default(),
-            })
-            .collect();
+        let targets: Vec<Target> =
+            rows.iter().map(|r| Target::new(r.id, &r.name, r.host_id, &hosts)).collect();
         let job = jobs::enqueue(conn, &deployment, JobKind::Deploy, &targets, &user_name, body.start)?;
         Instance::insert(conn, &rows).map_err(|e| match e {
             diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {

@@ -81,16 +81,7 @@ pub(crate) async fn queue(
         let targets: Vec<Target> = rows
             .iter()
             .filter(|r| chosen.as_ref().is_none_or(|c| c.contains(&r.id)))
-            .map(|r| Target {
-                instance_id: r.id,
-                name: r.name.clone(),
-                host_id: r.host_id,
-                host_name: hosts
-                    .iter()
-                    .find(|h| h.id == r.host_id)
-                    .map(|h| h.name.clone())
-                    .unwrap_or_default(),
-            })
+            .map(|r| Target::new(r.id, &r.name, r.host_id, &hosts))
             .collect();
         let job = jobs::enqueue(conn, &deployment, kind, &targets, &user_name, false)?;
         Ok((deployment.name, jobs::load(conn, job.id)?))

@@ -5,7 +5,7 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use mosaic_types::JobId;
-use mosaic_types::jobs::Job;
+use mosaic_types::jobs::{Job, JobEvent};
 use tokio::sync::broadcast;
 
 use crate::auth::AuthUser;
@@ -24,7 +24,7 @@ const RECHECK: Duration = Duration::from_secs(1);
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "The job")),
     responses(
-        (status = 200, description = "A `text/event-stream` of `progress` events, then one `finished` event; each `data:` is the job as JSON", content_type = "text/event-stream", body = Job),
+        (status = 200, description = "A `text/event-stream` of `progress` events, then one `finished` event; each `data:` is the job as JSON", content_type = "text/event-stream", body = JobEvent),
         (status = 404, description = "No such job", body = mosaic_types::ErrorBody),
     )
 )]
