@@ -83,29 +83,35 @@ async fn deploy_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
     }
     clean(&warm).await;
 
+    // Each figure is the best of three runs: the two cores are shared with both LXD daemons and
+    // PostgreSQL, and single runs vary by a third.
     let mut floor = (Duration::MAX, 0);
     for per_host in [4, 8, 12] {
-        let t = direct(k, per_host).await;
-        println!("direct LXD calls, {per_host:>2} per host: {:>7.2} s", t.as_secs_f64());
-        if t < floor.0 {
-            floor = (t, per_host);
+        let mut best = Duration::MAX;
+        for _ in 0..3 {
+            best = best.min(direct(k, per_host).await);
+        }
+        println!("direct LXD calls, {per_host:>2} per host: {:>7.2} s", best.as_secs_f64());
+        if best < floor.0 {
+            floor = (best, per_host);
         }
     }
     let seq = sequential(k).await;
     let mut api = Duration::MAX;
-    for round in 0..2 {
+    for round in 0..3 {
         api = api.min(through_api(app, hosts, cc, k, round).await);
     }
     let s = |d: Duration| d.as_secs_f64();
-    println!("{:<44} {:>7.2} s", format!("floor (direct, best: {} per host)", floor.1), s(floor.0));
+    let per_host = app.state.settings.jobs.per_host_concurrency;
+    println!("{:<52} {:>7.2} s", format!("floor (direct, best: {} per host)", floor.1), s(floor.0));
     println!(
-        "{:<44} {:>7.2} s   {:.2} x floor (target <= 1.15)",
-        "Mosaic API (deploy job with start)",
+        "{:<52} {:>7.2} s   {:.2} x floor (target <= 1.15)",
+        format!("Mosaic API (one deploy job with start, {per_host} per host)"),
         s(api),
         s(api) / s(floor.0)
     );
     println!(
-        "{:<44} {:>7.2} s   {:.2} x floor",
+        "{:<52} {:>7.2} s   {:.2} x floor",
         "one after another (LXDMosaic)",
         s(seq),
         s(seq) / s(floor.0)
