@@ -39,9 +39,18 @@ impl JobContext {
         self.state.hosts.get(host, &self.state.identity).map_err(|e| format!("{e:#}"))
     }
 
-    /// Records an item's step (and tells event streams).
+    /// Records an item's step (and tells event streams) without waiting for the write: the step is
+    /// for people watching, and holding the host's slot for it would slow the work itself.
     pub async fn step(&self, instance: InstanceId, step: &'static str) {
-        self.record(instance, step, false, None).await;
+        let (state, job) = (self.state.clone(), self.job.id);
+        tokio::spawn(async move {
+            let written =
+                db::run(&state.pool, move |conn| Ok(Job::update_step(conn, job, instance, step)?)).await;
+            match written {
+                Ok(()) => state.jobs.changed(job),
+                Err(e) => tracing::warn!(error = ?e, %job, "cannot record a job step"),
+            }
+        });
     }
 
     async fn record(&self, instance: InstanceId, step: &str, finished: bool, error: Option<String>) {

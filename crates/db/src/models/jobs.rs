@@ -173,6 +173,20 @@ impl Job {
         .map(|n| n == 1)
     }
 
+    /// Records an unfinished item's current step (a no-op once the item has finished, so a late
+    /// write can never undo its outcome). Counters do not change.
+    pub fn update_step(
+        conn: &mut PgConnection,
+        id: JobId,
+        instance: InstanceId,
+        step: &str,
+    ) -> QueryResult<()> {
+        diesel::update(job_items::table.find((id, instance)).filter(job_items::finished.eq(false)))
+            .set((job_items::step.eq(step), job_items::updated_at.eq(Utc::now())))
+            .execute(conn)?;
+        diesel::update(jobs::table.find(id)).set(jobs::updated_at.eq(Utc::now())).execute(conn).map(drop)
+    }
+
     /// Updates an item and the job's counters.
     pub fn update_item(
         conn: &mut PgConnection,
