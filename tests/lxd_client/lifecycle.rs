@@ -40,6 +40,19 @@ async fn create_start_exec_stop_delete_on_each_host() {
         assert!(state.memory.usage > 0, "a running container uses memory");
         assert!(state.pid > 0);
 
+        // Restart: a new init process, still running.
+        let before = state.pid;
+        client
+            .restart_instance(&name, Some(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .wait(OP_TIMEOUT)
+            .await
+            .expect("restart");
+        let after = client.instance(&name).await.unwrap();
+        assert!(after.is_running());
+        assert_ne!(after.state.as_ref().map(|s| s.pid), Some(before), "restart gives a new init");
+
         // Clean stop (busybox init exits on SIGPWR), then delete.
         client
             .stop_instance(&name, Some(Duration::from_secs(30)))

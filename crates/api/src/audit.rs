@@ -66,6 +66,10 @@ pub async fn record(
     if !mutating {
         return Ok(res);
     }
+    // Whatever it changed, the memoised overview may show it.
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        state.overview.invalidate();
+    }
     let request = res.request();
     let Some(actor) = request.extensions().get::<AuthUser>().cloned() else {
         return Ok(res);

@@ -99,10 +99,13 @@ impl HostCache {
         });
         let results = futures::future::join_all(polls).await;
         self.calls.fetch_add(results.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
-        for (id, snapshot) in results {
-            snapshots.insert(id, Arc::new(snapshot));
+        {
+            let mut snapshots = self.snapshots.write().unwrap_or_else(|e| e.into_inner());
+            for (id, snapshot) in results {
+                snapshots.insert(id, Arc::new(snapshot));
+            }
         }
+        state.overview.invalidate();
     }
 
     /// Asks the background refresher to run now.

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod jobs;
 pub mod openapi;
 pub mod overview;
+pub mod overview_memo;
 pub mod routes;
 pub mod startup;
 pub mod state;

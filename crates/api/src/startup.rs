@@ -70,6 +70,7 @@ impl Application {
             limiter: Arc::new(lxd::HostLimiter::new(settings.jobs.per_host_concurrency)),
             jobs: Arc::new(JobSignals::default()),
             cache: Arc::new(HostCache::default()),
+            overview: Arc::default(),
             worker: worker_name(address).into(),
             address,
         };

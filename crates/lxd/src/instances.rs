@@ -303,6 +303,23 @@ impl Client {
         self.set_instance_state(name, &put).await
     }
 
+    /// Restarts an instance: a clean restart bounded by `clean_timeout`, or a forced one if `None`.
+    pub async fn restart_instance(
+        &self,
+        name: &InstanceName,
+        clean_timeout: Option<Duration>,
+    ) -> Result<Operation> {
+        let put = match clean_timeout {
+            Some(t) => InstanceStatePut {
+                action: InstanceStateAction::Restart,
+                timeout: i64::try_from(t.as_secs().max(1)).unwrap_or(i64::MAX),
+                force: false,
+            },
+            None => InstanceStatePut { action: InstanceStateAction::Restart, timeout: -1, force: true },
+        };
+        self.set_instance_state(name, &put).await
+    }
+
     /// Deletes a stopped instance (LXD refuses to delete a running one).
     pub async fn delete_instance(&self, name: &InstanceName) -> Result<Operation> {
         self.operation::<()>(Method::DELETE, &format!("/1.0/instances/{name}"), None).await

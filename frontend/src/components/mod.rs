@@ -1,10 +1,12 @@
 //! Reusable pieces.
 
+pub mod deploy_dialog;
 pub mod error;
 pub mod job_progress;
 pub mod memory_chart;
 pub mod modal;
 
+pub use deploy_dialog::DeployDialog;
 pub use error::ErrorBanner;
 pub use job_progress::JobProgress;
 pub use memory_chart::MemoryChart;

@@ -47,7 +47,10 @@ impl JobContext {
             let written =
                 db::run(&state.pool, move |conn| Ok(Job::update_step(conn, job, instance, step)?)).await;
             match written {
-                Ok(()) => state.jobs.changed(job),
+                Ok(()) => {
+                    state.overview.invalidate();
+                    state.jobs.changed(job);
+                }
                 Err(e) => tracing::warn!(error = ?e, %job, "cannot record a job step"),
             }
         });
@@ -63,6 +66,7 @@ impl JobContext {
         if let Err(e) = written {
             tracing::error!(error = ?e, %job, "cannot record job progress");
         }
+        self.state.overview.invalidate();
         self.state.jobs.changed(job);
     }
 }
@@ -83,6 +87,7 @@ pub async fn execute(state: AppState, id: JobId) {
     if let Err(e) = finished {
         tracing::error!(job = %id, error = ?e, "cannot record the end of a job");
     }
+    state.overview.invalidate();
     state.jobs.changed(id);
 }
 

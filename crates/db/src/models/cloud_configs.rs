@@ -162,6 +162,18 @@ impl CloudConfig {
         query.load(conn)
     }
 
+    /// `namespace/name` of each of `ids`.
+    pub fn names(
+        conn: &mut PgConnection,
+        ids: &[CloudConfigId],
+    ) -> QueryResult<Vec<(CloudConfigId, String)>> {
+        let rows: Vec<(CloudConfigId, String, String)> = cloud_configs::table
+            .filter(cloud_configs::id.eq_any(ids))
+            .select((cloud_configs::id, cloud_configs::namespace, cloud_configs::name))
+            .load(conn)?;
+        Ok(rows.into_iter().map(|(id, ns, name)| (id, format!("{ns}/{name}"))).collect())
+    }
+
     /// The deployments using each of `ids`.
     pub fn used_by(
         conn: &mut PgConnection,

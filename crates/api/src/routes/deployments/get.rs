@@ -41,10 +41,8 @@ pub async fn get_deployment(
         let deployment = super::load(conn, id, &snapshots)?;
         let rows = Instance::for_deployments(conn, &[id])?;
         let hosts = Host::all(conn)?;
-        let names: HashMap<_, _> = CloudConfig::search(conn, None, None)?
-            .into_iter()
-            .map(|(c, _)| (c.id, format!("{}/{}", c.namespace, c.name)))
-            .collect();
+        let ids: Vec<_> = rows.iter().map(|r| r.cloud_config_id).collect();
+        let names: HashMap<_, _> = CloudConfig::names(conn, &ids)?.into_iter().collect();
         let refs: Vec<&Instance> = rows.iter().collect();
         let (hosts, orphaned) = overview::by_host(&id.to_string(), &refs, &hosts, &names, &snapshots);
         Ok(DeploymentDetail { deployment, hosts, orphaned })

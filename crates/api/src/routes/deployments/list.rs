@@ -1,6 +1,7 @@
 //! `GET /api/v1/deployments`.
 
-use actix_web::{get, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, web};
 use mosaic_db::models::deployments::Deployment as Row;
 use mosaic_types::deployments::Deployment;
 
@@ -16,15 +17,21 @@ use crate::state::AppState;
     responses((status = 200, description = "Every deployment, by name", body = Vec<Deployment>))
 )]
 #[get("/deployments")]
-pub async fn list_deployments(
-    _user: AuthUser,
-    state: web::Data<AppState>,
-) -> Result<web::Json<Vec<Deployment>>, ApiError> {
-    let snapshots = state.cache.all();
-    let all = db::run(&state.pool, move |conn| {
-        let rows = Row::all(conn)?;
-        super::to_wire(conn, rows, &snapshots)
-    })
-    .await?;
-    Ok(web::Json(all))
+pub async fn list_deployments(_user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let body = match state.overview.get() {
+        Some(body) => body,
+        None => {
+            let generation = state.overview.generation();
+            let snapshots = state.cache.all();
+            let all = db::run(&state.pool, move |conn| {
+                let rows = Row::all(conn)?;
+                super::to_wire(conn, rows, &snapshots)
+            })
+            .await?;
+            let body = Bytes::from(serde_json::to_vec(&all).map_err(anyhow::Error::from)?);
+            state.overview.put(generation, body.clone());
+            body
+        }
+    };
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
