@@ -69,6 +69,17 @@ async fn through_api(app: &TestApp, hosts: &[String; 2], cc: &str, k: usize, rou
     let deployed = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
     let elapsed = start.elapsed();
     assert_eq!(deployed["state"], "succeeded");
+    let at = |key: &str| deployed[key].as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    if let (Some(created), Some(started), Some(finished)) =
+        (at("created_at"), at("started_at"), at("finished_at"))
+    {
+        println!(
+            "  API round {round}: {:.2} s in all; queued {:.3} s, run by the server {:.2} s",
+            elapsed.as_secs_f64(),
+            (started - created).as_seconds_f64(),
+            (finished - started).as_seconds_f64()
+        );
+    }
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     elapsed
 }
