@@ -130,11 +130,10 @@ impl Default for JobSettings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
-            data_dir: home.join(".local/share/mosaic"),
+            data_dir: default_data_dir(),
             log_format: LogFormat::Pretty,
             admin_token: None,
             host_allowlist: None,
@@ -283,6 +282,17 @@ impl Settings {
             self.frontend_dir = dir;
         }
         Ok(self)
+    }
+}
+
+/// `/var/lib/mosaic` for root (the embedded PostgreSQL runs as `postgres`, which cannot reach into
+/// `/root`), `~/.local/share/mosaic` for anyone else.
+fn default_data_dir() -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
+    match std::env::var_os("HOME") {
+        Some(home) if !root => PathBuf::from(home).join(".local/share/mosaic"),
+        _ => PathBuf::from("/var/lib/mosaic"),
     }
 }
 

@@ -48,7 +48,13 @@ impl EmbeddedPostgres {
             run(
                 this("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8"]),
                 "initdb",
-            )?;
+            )
+            .with_context(|| {
+                format!(
+                    "the postgres user must be able to reach {}; choose a data directory it can",
+                    dir.display()
+                )
+            })?;
         }
         // A cluster left running by a crashed Mosaic is stopped first, so its settings are ours.
         let _ = this("pg_ctl").arg("-D").arg(&data).args(["-m", "fast", "stop"]).output();
