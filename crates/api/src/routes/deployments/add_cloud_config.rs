@@ -21,7 +21,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Added", body = Deployment),
         (status = 404, description = "No such deployment", body = mosaic_types::ErrorBody),
-        (status = 409, description = "It is already part of the deployment", body = mosaic_types::ErrorBody),
+        (status = 409, description = "It is already part of the deployment, or the deployment is being deleted", body = mosaic_types::ErrorBody),
     )
 )]
 #[post("/deployments/{id}/cloud-configs")]

@@ -22,6 +22,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Removed; the deployment as it is now", body = Deployment),
         (status = 404, description = "No such deployment, or the cloud-config is not part of it", body = mosaic_types::ErrorBody),
+        (status = 409, description = "The deployment is being deleted", body = mosaic_types::ErrorBody),
     )
 )]
 #[delete("/deployments/{id}/cloud-configs/{cloud_config_id}")]

@@ -21,7 +21,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Renamed", body = Deployment),
         (status = 404, description = "No such deployment", body = mosaic_types::ErrorBody),
-        (status = 409, description = "The name is taken", body = mosaic_types::ErrorBody),
+        (status = 409, description = "The name is taken, or the deployment is being deleted", body = mosaic_types::ErrorBody),
     )
 )]
 #[patch("/deployments/{id}")]
