@@ -86,6 +86,9 @@ async fn the_walkthrough_deploy_start_stop_start_delete_with_cloud_init() {
     assert_eq!(started["state"], "succeeded", "{started:#}");
     let now = detail(&app, &id).await;
     assert_eq!(now["instances"]["running"], 3, "{now:#}");
+    // Memory comes with the next poll of the hosts.
+    app.fresh_cache().await;
+    let now = detail(&app, &id).await;
     assert!(now["memory_bytes"].as_u64().unwrap() > 0);
     assert_eq!(now["readiness"]["ready"], 3, "{now:#}");
     assert_eq!(now["ready"], true);

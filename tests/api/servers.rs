@@ -113,6 +113,8 @@ async fn a_job_whose_server_is_killed_is_finished_by_the_next_one() {
         .env("MOSAIC_DATA_DIR", &data_dir)
         .env("MOSAIC_ADMIN_TOKEN", token)
         .env("MOSAIC_JOB_STALE_AFTER_SECS", "4")
+        // One container at a time per host, so the job is still running when it is killed.
+        .env("MOSAIC_PER_HOST_CONCURRENCY", "1")
         .env("MOSAIC_LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -172,6 +174,16 @@ async fn a_job_whose_server_is_killed_is_finished_by_the_next_one() {
     })
     .await;
     server.kill().await.unwrap();
+    let state_when_killed: String = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = diesel::PgConnection::establish(&url).unwrap();
+            mosaic_db::schema::jobs::table.select(mosaic_db::schema::jobs::state).first(&mut conn).unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(state_when_killed, "running", "the server was killed in the middle of the job");
 
     // A new server on the same database finds the orphaned job and finishes it.
     let next = spawn_app_in(&url, &database, token, data_dir.clone()).await;

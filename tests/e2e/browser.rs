@@ -27,7 +27,18 @@ pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
     _driver: tokio::process::Child,
-    _profile: PathBuf,
+    profile: PathBuf,
+}
+
+impl Drop for Browser {
+    /// Killing chromedriver leaves the Chromium it started running (it is not chromedriver's
+    /// child for the kernel's purposes once chromedriver dies), whether the test passed or
+    /// panicked: end every process using this session's own profile directory, then remove it.
+    fn drop(&mut self) {
+        let flag = format!("--user-data-dir={}", self.profile.display());
+        let _ = std::process::Command::new("pkill").args(["-KILL", "-f", &flag]).status();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 impl Browser {
@@ -62,7 +73,7 @@ impl Browser {
             }
         })
         .await;
-        Browser { client, _driver: driver, _profile: profile }
+        Browser { client, _driver: driver, profile }
     }
 
     /// Waits (up to `secs`) for an element matching `css`.

@@ -31,6 +31,14 @@ async fn create_start_exec_stop_delete_on_each_host() {
         assert_eq!(out.exit_code, 3);
         assert_eq!(out.stdout, "hello\n");
         assert_eq!(out.stderr, "oops\n");
+        // Without recorded output only the exit code comes back; LXD fails the operation of a
+        // program that does not exist, in its own words.
+        let quiet = ExecRequest::new(["sh", "-c", "echo hello; exit 4"]).without_output();
+        let out = client.exec(&name, &quiet, OP_TIMEOUT).await.expect("exec without output");
+        assert_eq!((out.exit_code, out.stdout.as_str()), (4, ""));
+        let missing = ExecRequest::new(["no-such-program"]).without_output();
+        let err = client.exec(&name, &missing, OP_TIMEOUT).await.expect_err("a missing program");
+        assert!(err.to_string().contains("Command not found"), "{err}");
 
         // State and memory read back from the one list call, filtered to this instance.
         let listed = client.instances(Some(&filter)).await.unwrap();

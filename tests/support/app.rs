@@ -137,8 +137,27 @@ pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
     spawn_app_in(url, database, token, data_dir).await
 }
 
+/// Like [`spawn_app`], with the given job settings instead of [`test_job_settings`] (benchmarks
+/// measure Mosaic as it runs by default).
+pub async fn spawn_app_with(jobs: JobSettings) -> TestApp {
+    let (url, database) = create_database().await;
+    let token = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
+    let data_dir = std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple()));
+    spawn(&url, &database, &token, data_dir, jobs).await
+}
+
 /// Like [`spawn_app_on`], with a given data directory (a restarted server keeps its certificate).
 pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std::path::PathBuf) -> TestApp {
+    spawn(url, database, token, data_dir, test_job_settings()).await
+}
+
+async fn spawn(
+    url: &str,
+    database: &str,
+    token: &str,
+    data_dir: std::path::PathBuf,
+    jobs: JobSettings,
+) -> TestApp {
     let token = token.to_owned();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
@@ -148,7 +167,7 @@ pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std:
         host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
         db_pool_size: 8,
         lxd_probe_timeout_secs: 3,
-        jobs: test_job_settings(),
+        jobs,
         frontend_dir: frontend_dir(),
         ..Settings::default()
     };

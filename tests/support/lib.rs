@@ -18,7 +18,7 @@ mod app;
 mod lifecycle;
 pub use app::{
     TestApp, create_database, expect_error, expect_json, frontend_dir, spawn_app, spawn_app_in, spawn_app_on,
-    test_job_settings,
+    spawn_app_with, test_job_settings,
 };
 pub use lifecycle::{JOB_DEADLINE, Relay, eventually};
 

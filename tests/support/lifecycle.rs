@@ -44,6 +44,16 @@ impl TestApp {
         created["id"].as_str().expect("id").to_owned()
     }
 
+    /// Waits for the host cache to poll every host afresh: a finished job's states show at once,
+    /// memory and addresses of containers it just started come with the next poll.
+    pub async fn fresh_cache(&self) {
+        let since = Instant::now();
+        self.state.cache.poke();
+        tokio::time::timeout(JOB_DEADLINE, self.state.cache.refreshed_since(since))
+            .await
+            .expect("the host cache never refreshed");
+    }
+
     /// Removes this server's certificate from both hosts' trust stores.
     pub async fn untrust(&self) {
         for host in &env().hosts {

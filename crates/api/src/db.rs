@@ -2,7 +2,7 @@
 
 use actix_web::web;
 use anyhow::Context;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use mosaic_db::DbPool;
 
 use crate::error::ApiError;
@@ -30,4 +30,21 @@ where
     T: Send + 'static,
 {
     run(pool, move |conn| conn.transaction(work)).await
+}
+
+/// Like [`transaction`], for a job's progress: the commit does not wait for the disk
+/// (`synchronous_commit = off`), so a job's many small writes do not queue behind the fsyncs of a
+/// disk that LXD is busy unpacking containers onto. What a crash of PostgreSQL itself can lose is
+/// the last fraction of a second of progress, in commit order; every job step is idempotent, so an
+/// item whose outcome was lost is run again and finds in LXD what it did.
+pub async fn progress<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    transaction(pool, move |conn| {
+        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+        work(conn)
+    })
+    .await
 }

@@ -14,18 +14,29 @@ use mosaic_types::hosts::HostStatus;
 /// so reusing it saves a handshake per call.
 #[derive(Debug, Default)]
 pub struct HostClients {
-    clients: Mutex<HashMap<HostId, lxd::Client>>,
+    clients: Mutex<HashMap<HostId, (Address, lxd::Client)>>,
+}
+
+/// Where and how a host is reached: a client is reused only while these stay the same (the
+/// database is shared, and another server or an operator may have changed them).
+type Address = (String, Option<String>, Option<String>, Option<String>);
+
+fn address(host: &Host) -> Address {
+    (host.transport.clone(), host.url.clone(), host.fingerprint.clone(), host.socket_path.clone())
 }
 
 impl HostClients {
-    /// The client for `host`, built on first use.
+    /// The client for `host`, built on first use and whenever its address changed.
     pub fn get(&self, host: &Host, identity: &lxd::Identity) -> anyhow::Result<lxd::Client> {
+        let address = address(host);
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&host.id) {
+        if let Some((known, c)) = clients.get(&host.id)
+            && *known == address
+        {
             return Ok(c.clone());
         }
         let client = client_for(host, identity)?;
-        clients.insert(host.id, client.clone());
+        clients.insert(host.id, (address, client.clone()));
         Ok(client)
     }
 

@@ -71,6 +71,7 @@ impl Application {
             jobs: Arc::new(JobSignals::default()),
             cache: Arc::new(HostCache::default()),
             overview: Arc::default(),
+            image_facts: Arc::default(),
             worker: worker_name(address).into(),
             address,
         };

@@ -28,6 +28,8 @@ pub struct AppState {
     pub jobs: Arc<JobSignals>,
     /// What LXD last said about Mosaic's containers, per host.
     pub cache: Arc<HostCache>,
+    /// What this server has learnt about images (whether they have cloud-init).
+    pub image_facts: Arc<crate::jobs::readiness::ImageFacts>,
     /// The rendered deployments overview, shared by concurrent readers.
     pub overview: Arc<crate::overview_memo::OverviewMemo>,
     /// This server process's name in `jobs.claimed_by`.

@@ -34,6 +34,13 @@ impl ExecRequest {
         }
     }
 
+    /// Does not record the command's output: only its exit code comes back. Spares LXD writing,
+    /// serving and deleting two log files when the exit code is all that matters.
+    pub fn without_output(mut self) -> Self {
+        self.record_output = false;
+        self
+    }
+
     /// Sets an environment variable for the command.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.environment.insert(key.into(), value.into());

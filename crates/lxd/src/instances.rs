@@ -260,6 +260,12 @@ impl Client {
         self.get(&format!("/1.0/instances/{name}"), &[("recursion", "1")]).await
     }
 
+    /// One instance without its state (`recursion=0`): its config, devices and status only,
+    /// which spares LXD reading cgroups, network and disk usage for it.
+    pub async fn instance_config(&self, name: &InstanceName) -> Result<Instance> {
+        self.get(&format!("/1.0/instances/{name}"), &[]).await
+    }
+
     /// One instance, or `None` if the host has no instance of that name.
     pub async fn instance_opt(&self, name: &InstanceName) -> Result<Option<Instance>> {
         match self.instance(name).await {

@@ -1,8 +1,75 @@
 //! Did the cloud-config apply? Asked of cloud-init itself, through LXD exec.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lxd::{ExecRequest, InstanceName};
+use mosaic_types::HostId;
+use tokio::sync::OnceCell;
+
+/// Why an instance's readiness is `unknown`.
+pub const NO_CLOUD_INIT: &str = "the image has no cloud-init";
+
+/// An image (its fingerprint) on a host.
+type ImageOnHost = (HostId, String);
+
+/// Whether images have cloud-init, learnt once per host and image fingerprint.
+///
+/// An image's content never changes under its fingerprint, so one cheap probe in the first
+/// container of an image tells about every later one. Without it, every container of an image
+/// lacking cloud-init would cost LXD a full exec (an operation, two recorded logs, their reads and
+/// deletes) just to learn that again: on two cores that contention slowed a 24-container deploy
+/// by a fifth.
+#[derive(Debug, Default)]
+pub struct ImageFacts {
+    cloud_init: Mutex<HashMap<ImageOnHost, Arc<OnceCell<bool>>>>,
+    /// Probes made so far.
+    probes: std::sync::atomic::AtomicU64,
+}
+
+impl ImageFacts {
+    /// Whether the image has cloud-init, probing `name` (a running container of it) if nobody has
+    /// yet. Concurrent callers wait for one probe; a probe that cannot tell is not remembered, so
+    /// the next caller asks again. `None`: nobody could tell.
+    pub async fn has_cloud_init(
+        &self,
+        client: &lxd::Client,
+        host: HostId,
+        fingerprint: &str,
+        name: &InstanceName,
+    ) -> Option<bool> {
+        let cell = self
+            .cloud_init
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((host, fingerprint.to_owned()))
+            .or_default()
+            .clone();
+        let probe = || {
+            self.probes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            probe(client, name)
+        };
+        cell.get_or_try_init(probe).await.ok().copied()
+    }
+
+    /// How many probes this server has made (a test shows it is one per host and image).
+    pub fn probes(&self) -> u64 {
+        self.probes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Runs `cloud-init --version` without recording output: exit 0 means it is there, 126/127 (or
+/// LXD failing to find the program) means it is not; anything else cannot tell.
+async fn probe(client: &lxd::Client, name: &InstanceName) -> Result<bool, ()> {
+    let request = ExecRequest::new(["cloud-init", "--version"]).without_output();
+    match client.exec(name, &request, Duration::from_secs(30)).await {
+        Ok(out) if out.exit_code == 0 => Ok(true),
+        Ok(out) if matches!(out.exit_code, 126 | 127) => Ok(false),
+        Err(e) if looks_missing(&e.to_string()) => Ok(false),
+        Ok(_) | Err(_) => Err(()),
+    }
+}
 
 /// Runs `cloud-init status --wait --format json` in the instance (bounded by `timeout`) and reads
 /// the verdict: `ready`, `failed` (with cloud-init's errors), `unknown` (no cloud-init in the
@@ -18,7 +85,7 @@ pub async fn check(
         Err(lxd::Error::OperationTimeout { .. }) => {
             ("pending", Some(format!("cloud-init was still running after {} s", timeout.as_secs())))
         }
-        Err(e) if looks_missing(&e.to_string()) => ("unknown", Some("the image has no cloud-init".into())),
+        Err(e) if looks_missing(&e.to_string()) => ("unknown", Some(NO_CLOUD_INIT.into())),
         Err(e) => ("pending", Some(format!("could not ask cloud-init: {e}"))),
     }
 }
@@ -51,8 +118,8 @@ pub fn verdict(exit_code: i64, stdout: &str, stderr: &str) -> (&'static str, Opt
             "failed",
             Some(if errors.is_empty() { format!("cloud-init status: {status}") } else { errors.join("; ") }),
         ),
-        (126 | 127, false) => ("unknown", Some("the image has no cloud-init".into())),
-        (_, false) if looks_missing(stderr) => ("unknown", Some("the image has no cloud-init".into())),
+        (126 | 127, false) => ("unknown", Some(NO_CLOUD_INIT.into())),
+        (_, false) if looks_missing(stderr) => ("unknown", Some(NO_CLOUD_INIT.into())),
         (code, false) => ("failed", Some(format!("cloud-init status exited {code}: {}", stderr.trim()))),
     }
 }

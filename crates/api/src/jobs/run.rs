@@ -12,6 +12,7 @@ use mosaic_types::jobs::JobKind;
 use mosaic_types::{CloudConfigId, HostId, InstanceId, JobId};
 
 use super::steps;
+use crate::cache::{Change, Known};
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,6 +31,10 @@ pub struct JobContext {
     pub hosts: HashMap<HostId, Host>,
     /// Cloud-config revisions used by the instances.
     pub revisions: HashMap<(CloudConfigId, i32), Revision>,
+    /// The images of each host the job touches, listed once, when first needed.
+    pub images: HashMap<HostId, tokio::sync::OnceCell<Vec<lxd::Image>>>,
+    /// Steps recorded and not yet written.
+    pub steps: PendingSteps,
 }
 
 impl JobContext {
@@ -39,28 +44,39 @@ impl JobContext {
         self.state.hosts.get(host, &self.state.identity).map_err(|e| format!("{e:#}"))
     }
 
-    /// Records an item's step (and tells event streams) without waiting for the write: the step is
-    /// for people watching, and holding the host's slot for it would slow the work itself.
-    pub async fn step(&self, instance: InstanceId, step: &'static str) {
-        let (state, job) = (self.state.clone(), self.job.id);
-        tokio::spawn(async move {
-            let written =
-                db::run(&state.pool, move |conn| Ok(Job::update_step(conn, job, instance, step)?)).await;
-            match written {
-                Ok(()) => {
-                    state.overview.invalidate();
-                    state.jobs.changed(job);
-                }
-                Err(e) => tracing::warn!(error = ?e, %job, "cannot record a job step"),
-            }
-        });
+    /// The fingerprint of the image `reference` (an alias or a fingerprint prefix) names on a host,
+    /// from one list call per job and host; `None` if the host cannot tell.
+    pub async fn fingerprint(&self, host: HostId, reference: &str) -> Option<String> {
+        let list = || async { self.client(host)?.images().await.map_err(|e| e.to_string()) };
+        let images = self.images.get(&host)?.get_or_try_init(list).await.ok()?;
+        images.iter().find(|i| i.matches(reference)).map(|i| i.fingerprint.clone())
     }
 
-    async fn record(&self, instance: InstanceId, step: &str, finished: bool, error: Option<String>) {
+    /// Records an item's step for people watching. It is not written here: the job's step writer
+    /// writes every step recorded since its last write in one statement, so a job's dozens of
+    /// steps cost a handful of writes, and the work never waits for them.
+    pub fn step(&self, instance: InstanceId, step: &'static str) {
+        self.steps.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(instance, step);
+        self.steps.wake.notify_one();
+    }
+
+    /// Records an item's outcome (it finished, with an error or not) and, for a started
+    /// instance, cloud-init's verdict, in one transaction; then tells event streams.
+    async fn record(
+        &self,
+        instance: InstanceId,
+        step: &str,
+        error: Option<String>,
+        verdict: Option<steps::Verdict>,
+    ) {
         let job = self.job.id;
         let step = step.to_owned();
-        let written = db::run(&self.state.pool, move |conn| {
-            Ok(Job::update_item(conn, job, instance, &step, finished, error.as_deref())?)
+        let written = db::progress(&self.state.pool, move |conn| {
+            // A phone-home may have marked it ready meanwhile; "pending" must not undo that.
+            if let Some((readiness, detail)) = verdict.filter(|(r, _)| *r != "pending") {
+                Instance::set_readiness(conn, instance, readiness, detail.as_deref())?;
+            }
+            Ok(Job::finish_item(conn, job, instance, &step, error.as_deref())?)
         })
         .await;
         if let Err(e) = written {
@@ -68,6 +84,38 @@ impl JobContext {
         }
         self.state.overview.invalidate();
         self.state.jobs.changed(job);
+    }
+}
+
+/// Steps recorded and not yet written (see [`JobContext::step`]).
+#[derive(Debug, Default)]
+pub struct PendingSteps {
+    pending: std::sync::Mutex<HashMap<InstanceId, &'static str>>,
+    wake: tokio::sync::Notify,
+}
+
+/// Writes a job's steps as they come, all those recorded meanwhile in each write; runs until the
+/// job's work ends (steps still unwritten then are moot: every item has its outcome).
+async fn write_steps(ctx: Arc<JobContext>) {
+    loop {
+        ctx.steps.wake.notified().await;
+        let batch: Vec<(InstanceId, &'static str)> =
+            std::mem::take(&mut *ctx.steps.pending.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let job = ctx.job.id;
+        let written =
+            db::progress(&ctx.state.pool, move |conn| Ok(Job::update_steps(conn, job, &batch)?)).await;
+        match written {
+            Ok(()) => {
+                ctx.state.overview.invalidate();
+                ctx.state.jobs.changed(job);
+            }
+            Err(e) => tracing::warn!(error = ?e, %job, "cannot record job steps"),
+        }
     }
 }
 
@@ -140,33 +188,46 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
         instances: instances.into_iter().map(|i| (i.id, i)).collect(),
         hosts: hosts.into_iter().map(|h| (h.id, h)).collect(),
         revisions,
+        images: touched.iter().map(|h| (h.id, tokio::sync::OnceCell::new())).collect(),
+        steps: PendingSteps::default(),
         job,
     });
+    let step_writer = tokio::spawn(write_steps(ctx.clone()));
 
+    let total = items.len();
     let pending: Vec<JobItem> = items.into_iter().filter(|i| !i.finished).collect();
+    // A job taken over from a server that died: what that server did is known only to LXD.
+    let resumed = pending.len() < total;
     let work = pending.into_iter().map(|item| (item.host_id, item));
     // LXD changes run under the per-host bound; a readiness check (waiting on the guest, which costs
     // LXD nothing) runs after, outside it, so it never holds back other instances' changes.
     let checks = std::sync::Mutex::new(Vec::new());
-    state
+    let outcomes = state
         .limiter
         .run(work, |item| {
             let ctx = ctx.clone();
             let checks = &checks;
             async move {
-                match steps::run_item(&ctx, &item).await {
-                    Ok(steps::Then::Done) => ctx.record(item.instance_id, "done", true, None).await,
-                    Ok(steps::Then::CheckReadiness) => {
+                let outcome = steps::run_item(&ctx, &item).await;
+                let changed = outcome.is_ok();
+                match outcome {
+                    Ok(steps::Then::Done) => ctx.record(item.instance_id, "done", None, None).await,
+                    Ok(steps::Then::CheckReadiness { image }) => {
                         let ctx = ctx.clone();
+                        let item = item.clone();
                         let check = tokio::spawn(async move {
-                            let error = steps::check_readiness(&ctx, &item).await.err();
-                            let step = if error.is_some() { "failed" } else { "done" };
-                            ctx.record(item.instance_id, step, true, error).await;
+                            match steps::check_readiness(&ctx, &item, image).await {
+                                Ok(verdict) => {
+                                    ctx.record(item.instance_id, "done", None, Some(verdict)).await
+                                }
+                                Err(e) => ctx.record(item.instance_id, "failed", Some(e), None).await,
+                            }
                         });
                         checks.lock().unwrap_or_else(|e| e.into_inner()).push(check);
                     }
-                    Err(e) => ctx.record(item.instance_id, "failed", true, Some(e)).await,
+                    Err(e) => ctx.record(item.instance_id, "failed", Some(e), None).await,
                 }
+                (item, changed)
             }
         })
         .await;
@@ -176,13 +237,60 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
             tracing::error!(error = %e, "a readiness check panicked");
         }
     }
-
-    // What the job did is what the overview shows once the job reports that it finished.
-    state.cache.refresh(state, &touched).await;
+    step_writer.abort();
+    show_outcomes(state, &ctx, &touched, &outcomes, resumed).await;
     if matches!(kind, JobKind::Delete) {
         finish_deletion(state, &ctx.job).await?;
     }
     Ok(())
+}
+
+/// Makes what the job did show in the overview by the time the job reports finished. Where every
+/// item succeeded, the job knows the outcome and patches the host cache without asking LXD; a host
+/// with a failed item (perhaps it went away) or nothing to patch is re-listed now. The background
+/// poller is woken for memory and addresses. A resumed job re-lists every host it touched.
+async fn show_outcomes(
+    state: &AppState,
+    ctx: &JobContext,
+    touched: &[Host],
+    outcomes: &[(JobItem, bool)],
+    resumed: bool,
+) {
+    let now = match ctx.kind {
+        JobKind::Deploy if !ctx.job.then_start => Some(lxd::StatusCode::STOPPED),
+        JobKind::Deploy | JobKind::Start => Some(lxd::StatusCode::RUNNING),
+        JobKind::Stop => Some(lxd::StatusCode::STOPPED),
+        JobKind::Delete | JobKind::Remove => None,
+    };
+    let mut uncertain: Vec<HostId> = Vec::new();
+    let mut changes: HashMap<HostId, Vec<Change>> = HashMap::new();
+    for (item, changed) in outcomes {
+        if !changed {
+            uncertain.push(item.host_id);
+            continue;
+        }
+        let known = now.map(|status_code| Known {
+            status_code,
+            deployment: ctx.job.deployment_id.map(|d| d.to_string()).unwrap_or_default(),
+            instance: item.instance_id.to_string(),
+        });
+        changes
+            .entry(item.host_id)
+            .or_default()
+            .push(Change { name: item.instance_name.clone(), now: known });
+    }
+    for (host, changes) in changes {
+        if !state.cache.apply(host, changes) {
+            uncertain.push(host);
+        }
+    }
+    let relist: Vec<Host> =
+        touched.iter().filter(|h| resumed || uncertain.contains(&h.id)).cloned().collect();
+    if !relist.is_empty() {
+        state.cache.refresh(state, &relist).await;
+    }
+    state.overview.invalidate();
+    state.cache.poke();
 }
 
 /// Deletes the deployment once none of its instances remain; otherwise it stays `deleting`.

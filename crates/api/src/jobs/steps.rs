@@ -18,17 +18,31 @@ use crate::db;
 /// The port the phone-home proxy listens on inside a container (its own loopback).
 pub const PHONE_HOME_PORT: u16 = 8737;
 
+/// The LXD key naming the fingerprint of the image an instance was created from.
+const BASE_IMAGE_KEY: &str = "volatile.base_image";
+
 /// How long to wait for LXD to create, start or delete one container.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What remains to do for an item once its LXD changes are made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Then {
     /// Nothing: the item is done.
     Done,
     /// Wait for cloud-init and record readiness (outside the per-host bound: waiting for a guest
     /// costs LXD nothing, and must not hold back other instances' changes).
-    CheckReadiness,
+    CheckReadiness {
+        /// The fingerprint of the image the container was made from, when this job made it.
+        image: Option<String>,
+    },
+}
+
+/// What [`create`] did.
+enum Created {
+    /// The container was there already (made by an earlier run of the job).
+    Before,
+    /// Made now, from this image (its fingerprint, when the host could name it).
+    Now { image: Option<String> },
 }
 
 /// Makes the job's LXD changes to one instance (under the per-host bound); the error is the
@@ -46,62 +60,78 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, String> 
     let client = ctx.client(row.host_id)?;
     match ctx.kind {
         JobKind::Deploy => {
-            let just_created = create(ctx, &client, row, &name).await?;
-            if ctx.job.then_start {
-                start(ctx, &client, row, &name, just_created).await
-            } else {
-                Ok(Then::Done)
-            }
+            let created = create(ctx, &client, row, &name).await?;
+            if ctx.job.then_start { start(ctx, &client, row, &name, created).await } else { Ok(Then::Done) }
         }
-        JobKind::Start => start(ctx, &client, row, &name, false).await,
+        JobKind::Start => start(ctx, &client, row, &name, Created::Before).await,
         JobKind::Stop => stop(ctx, &client, row, &name).await.map(|()| Then::Done),
         JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await.map(|()| Then::Done),
     }
 }
 
-/// Waits for cloud-init's verdict on an instance and records it.
-pub async fn check_readiness(ctx: &JobContext, item: &JobItem) -> Result<(), String> {
-    let Some(row) = ctx.instances.get(&item.instance_id) else { return Ok(()) };
+/// Cloud-init's verdict on an instance: `(readiness, detail)`.
+pub type Verdict = (&'static str, Option<String>);
+
+/// Waits for cloud-init's verdict on an instance (the caller records it with the item's outcome).
+pub async fn check_readiness(
+    ctx: &JobContext,
+    item: &JobItem,
+    image: Option<String>,
+) -> Result<Verdict, String> {
+    let Some(row) = ctx.instances.get(&item.instance_id) else {
+        return Err("the instance no longer exists".into());
+    };
     let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
     let client = ctx.client(row.host_id)?;
-    ctx.step(row.id, "checking").await;
-    let (readiness, detail) =
-        readiness::check(&client, &name, ctx.state.settings.jobs.readiness_timeout).await;
-    let id = row.id;
-    // A phone-home may have marked it ready meanwhile; a verdict of "pending" must not undo that.
-    save(ctx, move |c| {
-        if readiness != "pending" {
-            Instance::set_readiness(c, id, readiness, detail.as_deref())?;
+    ctx.step(row.id, "checking");
+    // The image it was made from (known if this job made it, else `volatile.base_image`): once
+    // Mosaic knows that image has no cloud-init, there is nothing to ask.
+    let image = match image {
+        Some(image) => Some(image),
+        None => client.instance_config(&name).await.ok().and_then(|i| i.config.get(BASE_IMAGE_KEY).cloned()),
+    };
+    let known_without = match &image {
+        Some(fingerprint) => {
+            ctx.state.image_facts.has_cloud_init(&client, row.host_id, fingerprint, &name).await
+                == Some(false)
         }
-        Ok(())
+        None => false,
+    };
+    Ok(if known_without {
+        ("unknown", Some(readiness::NO_CLOUD_INIT.to_owned()))
+    } else {
+        readiness::check(&client, &name, ctx.state.settings.jobs.readiness_timeout).await
     })
-    .await
 }
 
 async fn save(
     ctx: &JobContext,
     work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<()> + Send + 'static,
 ) -> Result<(), String> {
-    db::run(&ctx.state.pool, move |conn| Ok(work(conn)?))
+    db::progress(&ctx.state.pool, move |conn| Ok(work(conn)?))
         .await
         .map_err(|e| format!("cannot record the result: {e}"))
 }
 
-/// Creates the container; `Ok(true)` if it was created now (rather than found made already).
+/// Creates the container. A job that starts it next records both at once, after the start (a
+/// run that dies in between finds the container by its instance key and carries on).
 async fn create(
     ctx: &JobContext,
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<bool, String> {
+) -> Result<Created, String> {
     if row.state == "created" {
-        return Ok(false);
+        return Ok(Created::Before);
     }
-    ctx.step(row.id, "creating").await;
+    ctx.step(row.id, "creating");
     let outcome = create_in_lxd(ctx, client, row, name).await;
     let id = row.id;
     match outcome {
-        Ok(()) => save(ctx, move |c| Instance::set_state(c, id, "created", None)).await.map(|()| true),
+        Ok(image) if ctx.job.then_start => Ok(Created::Now { image }),
+        Ok(image) => save(ctx, move |c| Instance::set_state(c, id, "created", None))
+            .await
+            .map(|()| Created::Now { image }),
         Err(e) => {
             let message = e.clone();
             save(ctx, move |c| Instance::set_state(c, id, "failed", Some(&message))).await?;
@@ -110,12 +140,15 @@ async fn create(
     }
 }
 
+/// Makes the container from the image the cloud-config names, resolved to a fingerprint once per
+/// job and host (every container of a job is made from the same image even if an alias moves);
+/// returns that fingerprint.
 async fn create_in_lxd(
     ctx: &JobContext,
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let revision = ctx
         .revisions
         .get(&(row.cloud_config_id, row.revision))
@@ -125,8 +158,12 @@ async fn create_in_lxd(
         .as_ref()
         .map(|secret| format!("http://127.0.0.1:{PHONE_HOME_PORT}/api/phone-home/{}/{secret}", row.id));
     let user_data = userdata::render(&revision.user_data, phone_home.as_deref())?;
-    let mut post =
-        InstancesPost::new(name.clone(), image_source(&revision.image)).profiles(row.profile_names());
+    let image = ctx.fingerprint(row.host_id, &revision.image).await;
+    let source = match &image {
+        Some(fingerprint) => InstanceSource::image_fingerprint(fingerprint),
+        None => image_source(&revision.image),
+    };
+    let mut post = InstancesPost::new(name.clone(), source).profiles(row.profile_names());
     for (key, value) in revision.config_map() {
         post = post.config(key, value);
     }
@@ -152,12 +189,12 @@ async fn create_in_lxd(
         Err(e) => Err(e),
     };
     match created {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(image),
         Err(e) => {
             // A re-run after a crash finds the container it made the first time: that is success.
             match client.instance_opt(name).await {
                 Ok(Some(existing)) if existing.config.get(INSTANCE_KEY) == Some(&row.id.to_string()) => {
-                    Ok(())
+                    Ok(existing.config.get(BASE_IMAGE_KEY).cloned())
                 }
                 _ => Err(e.to_string()),
             }
@@ -175,19 +212,24 @@ fn image_source(image: &str) -> InstanceSource {
     }
 }
 
-/// Starts the container; `just_created` says the row read at job start is out of date.
+/// Starts the container; `created` says whether this job just made it (the row read at job start
+/// is then out of date, and its creation is recorded with the start).
 async fn start(
     ctx: &JobContext,
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-    just_created: bool,
+    created: Created,
 ) -> Result<Then, String> {
+    let (just_created, image) = match created {
+        Created::Now { image } => (true, image),
+        Created::Before => (false, None),
+    };
     if row.state != "created" && !just_created {
         let why = row.last_error.as_deref().unwrap_or("it was not created");
         return Err(format!("cannot start {}: {why}", row.name));
     }
-    ctx.step(row.id, "starting").await;
+    ctx.step(row.id, "starting");
     let started = match client.start_instance(name).await {
         Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
         Err(e) => Err(e),
@@ -201,12 +243,22 @@ async fn start(
             .flatten()
             .is_some_and(|i| i.status_code == StatusCode::RUNNING);
         if !running {
+            let id = row.id;
+            if just_created {
+                save(ctx, move |c| Instance::set_state(c, id, "created", None)).await?;
+            }
             return Err(e.to_string());
         }
     }
     let id = row.id;
-    save(ctx, move |c| Instance::started(c, id)).await?;
-    Ok(if row.readiness == "pending" { Then::CheckReadiness } else { Then::Done })
+    save(ctx, move |c| {
+        if just_created {
+            Instance::set_state(c, id, "created", None)?;
+        }
+        Instance::started(c, id)
+    })
+    .await?;
+    Ok(if row.readiness == "pending" { Then::CheckReadiness { image } } else { Then::Done })
 }
 
 async fn stop(
@@ -218,7 +270,7 @@ async fn stop(
     if row.state != "created" {
         return Ok(());
     }
-    ctx.step(row.id, "stopping").await;
+    ctx.step(row.id, "stopping");
     let timeout = ctx.state.settings.jobs.stop_timeout;
     let clean = match client.stop_instance(name, Some(timeout)).await {
         Ok(op) => op.wait(timeout + Duration::from_secs(10)).await.map(drop),
@@ -255,7 +307,7 @@ async fn delete(
     row: &Instance,
     name: &InstanceName,
 ) -> Result<(), String> {
-    ctx.step(row.id, "deleting").await;
+    ctx.step(row.id, "deleting");
     let id = row.id;
     save(ctx, move |c| Instance::set_state(c, id, "deleting", None)).await?;
     match client.instance_opt(name).await {

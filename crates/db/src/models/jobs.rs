@@ -173,38 +173,53 @@ impl Job {
         .map(|n| n == 1)
     }
 
-    /// Records an unfinished item's current step (a no-op once the item has finished, so a late
-    /// write can never undo its outcome). Counters do not change.
-    pub fn update_step(
-        conn: &mut PgConnection,
-        id: JobId,
-        instance: InstanceId,
-        step: &str,
-    ) -> QueryResult<()> {
-        diesel::update(job_items::table.find((id, instance)).filter(job_items::finished.eq(false)))
-            .set((job_items::step.eq(step), job_items::updated_at.eq(Utc::now())))
-            .execute(conn)?;
-        diesel::update(jobs::table.find(id)).set(jobs::updated_at.eq(Utc::now())).execute(conn).map(drop)
+    /// Records unfinished items' current steps, in one statement however many there are (a
+    /// no-op for an item that has finished, so a late write can never undo its outcome).
+    /// Counters do not change.
+    pub fn update_steps(conn: &mut PgConnection, id: JobId, steps: &[(InstanceId, &str)]) -> QueryResult<()> {
+        let instances: Vec<uuid::Uuid> = steps.iter().map(|(i, _)| i.0).collect();
+        let names: Vec<&str> = steps.iter().map(|(_, s)| *s).collect();
+        diesel::sql_query(
+            "WITH items AS ( \
+               UPDATE job_items AS i SET step = s.step, updated_at = now() \
+               FROM unnest($2::uuid[], $3::text[]) AS s(instance_id, step) \
+               WHERE i.job_id = $1 AND i.instance_id = s.instance_id AND NOT i.finished \
+             ) \
+             UPDATE jobs SET updated_at = now() WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.0)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+        .execute(conn)
+        .map(drop)
     }
 
-    /// Updates an item and the job's counters.
-    pub fn update_item(
+    /// Finishes an item and counts it in the job, in one statement: an item finishes once (a
+    /// finished item is left alone), so the job's counters are incremented rather than recounted.
+    pub fn finish_item(
         conn: &mut PgConnection,
         id: JobId,
         instance: InstanceId,
         step: &str,
-        finished: bool,
         error: Option<&str>,
     ) -> QueryResult<()> {
-        diesel::update(job_items::table.find((id, instance)))
-            .set((
-                job_items::step.eq(step),
-                job_items::finished.eq(finished),
-                job_items::error.eq(error),
-                job_items::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)?;
-        Self::recount(conn, id)
+        diesel::sql_query(
+            "WITH item AS ( \
+               UPDATE job_items SET step = $3, finished = true, error = $4, updated_at = now() \
+               WHERE job_id = $1 AND instance_id = $2 AND NOT finished \
+               RETURNING error \
+             ) \
+             UPDATE jobs SET updated_at = now(), \
+               done = done + (SELECT count(*) FROM item), \
+               failed = failed + (SELECT count(*) FROM item WHERE error IS NOT NULL) \
+             WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.0)
+        .bind::<diesel::sql_types::Uuid, _>(instance.0)
+        .bind::<diesel::sql_types::Text, _>(step)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(error)
+        .execute(conn)
+        .map(drop)
     }
 
     fn recount(conn: &mut PgConnection, id: JobId) -> QueryResult<()> {

@@ -93,6 +93,8 @@ pub async fn create_host(
     })
     .await?;
     AuditTarget::set(&req, format!("host {} ({})", stored.name, stored.id));
+    // Its containers show in the overview from the next poll: make that one now.
+    state.cache.poke();
     let status = HostStatus {
         online: true,
         lxd_version: Some(server.environment.server_version),

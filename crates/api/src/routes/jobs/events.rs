@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, get, web};
 use mosaic_types::JobId;
 use mosaic_types::jobs::{Job, JobEvent};
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::auth::AuthUser;
 use crate::db;
@@ -83,20 +84,23 @@ async fn step(stream: Option<Stream>) -> Option<(Result<Bytes, actix_web::Error>
     }
 }
 
-/// Waits for a signal about this job, or the recheck interval.
+/// Waits for a signal about this job, or the recheck interval. Signals that queued up meanwhile
+/// are taken together: one read of the job answers them all, so a busy job (several signals per
+/// instance) costs one read per event sent, not one per signal.
 async fn wait(signals: &mut broadcast::Receiver<JobId>, id: JobId) {
     let _ = tokio::time::timeout(RECHECK, async {
         loop {
             match signals.recv().await {
-                Ok(changed) if changed == id => return,
+                Ok(changed) if changed == id => break,
                 Ok(_) => continue,
                 // Missed some: look now.
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Lagged(_)) => break,
                 Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
             }
         }
     })
     .await;
+    while let Ok(_) | Err(TryRecvError::Lagged(_)) = signals.try_recv() {}
 }
 
 fn event(name: &str, data: &str) -> Bytes {
