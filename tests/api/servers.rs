@@ -57,6 +57,77 @@ async fn concurrent_claims_never_hand_out_a_job_twice() {
 }
 
 #[tokio::test]
+async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() {
+    let (url, database) = create_database().await;
+    let app = spawn_app_on(&url, &database, "mosaic_races").await;
+    let created: Value =
+        expect_json(app.post("/api/v1/deployments", &json!({"name": "Races"})).await, 201).await;
+    drop(app);
+    let mut conn = PgConnection::establish(&url).unwrap();
+    let job = uuid::Uuid::new_v4();
+    let items: Vec<uuid::Uuid> = (0..24).map(|_| uuid::Uuid::new_v4()).collect();
+    diesel::sql_query(format!(
+        "INSERT INTO jobs (id, deployment_id, deployment_name, kind, state, total, created_by) \
+         VALUES ('{job}', '{}', 'x', 'start', 'running', 24, 'test')",
+        created["id"].as_str().unwrap()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    for (n, item) in items.iter().enumerate() {
+        diesel::sql_query(format!(
+            "INSERT INTO job_items (job_id, instance_id, instance_name, host_id, host_name, step) \
+             VALUES ('{job}', '{item}', 'i-{n}', gen_random_uuid(), 'h', 'queued')"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    // One step writer rewriting every item's step, against outcomes of every item at once, as a
+    // job's writers do; PostgreSQL must never need to abort one of them (a deadlock did before).
+    let job = mosaic_types::JobId(job);
+    let ids: Vec<mosaic_types::InstanceId> = items.iter().map(|i| mosaic_types::InstanceId(*i)).collect();
+    let steps = {
+        let (url, ids) = (url.clone(), ids.clone());
+        std::thread::spawn(move || {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            let batch: Vec<_> = ids.iter().map(|i| (*i, "starting")).collect();
+            for _ in 0..200 {
+                Job::update_steps(&mut conn, job, &batch).unwrap();
+            }
+        })
+    };
+    let outcomes: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let (url, id) = (url.clone(), *id);
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).unwrap();
+                let error = (n % 6 == 0).then_some("it broke");
+                Job::finish_item(&mut conn, job, id, if error.is_some() { "failed" } else { "done" }, error)
+                    .unwrap();
+                // A second outcome for the same item is ignored.
+                Job::finish_item(&mut conn, job, id, "done", None).unwrap();
+            })
+        })
+        .collect();
+    for t in outcomes {
+        t.join().expect("an outcome write failed");
+    }
+    steps.join().expect("a step write failed");
+    let (done, failed): (i32, i32) = mosaic_db::schema::jobs::table
+        .select((mosaic_db::schema::jobs::done, mosaic_db::schema::jobs::failed))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!((done, failed), (24, 4));
+    let unfinished: i64 = mosaic_db::schema::job_items::table
+        .filter(mosaic_db::schema::job_items::finished.eq(false))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unfinished, 0);
+}
+
+#[tokio::test]
 async fn two_servers_share_the_work_and_never_run_a_job_twice() {
     let (url, database) = create_database().await;
     let first = spawn_app_on(&url, &database, "mosaic_two").await;

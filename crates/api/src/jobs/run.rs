@@ -71,16 +71,22 @@ impl JobContext {
     ) {
         let job = self.job.id;
         let step = step.to_owned();
-        let written = db::progress(&self.state.pool, move |conn| {
-            // A phone-home may have marked it ready meanwhile; "pending" must not undo that.
-            if let Some((readiness, detail)) = verdict.filter(|(r, _)| *r != "pending") {
-                Instance::set_readiness(conn, instance, readiness, detail.as_deref())?;
+        // An outcome must not be lost to a passing failure (a dropped connection, a lock
+        // conflict PostgreSQL resolved by aborting this transaction): try it a few times.
+        for attempt in 1..=3 {
+            let (step, error, verdict) = (step.clone(), error.clone(), verdict.clone());
+            let written = db::progress(&self.state.pool, move |conn| {
+                // A phone-home may have marked it ready meanwhile; "pending" must not undo that.
+                if let Some((readiness, detail)) = verdict.filter(|(r, _)| *r != "pending") {
+                    Instance::set_readiness(conn, instance, readiness, detail.as_deref())?;
+                }
+                Ok(Job::finish_item(conn, job, instance, &step, error.as_deref())?)
+            })
+            .await;
+            match written {
+                Ok(()) => break,
+                Err(e) => tracing::error!(error = ?e, %job, attempt, "cannot record an item's outcome"),
             }
-            Ok(Job::finish_item(conn, job, instance, &step, error.as_deref())?)
-        })
-        .await;
-        if let Err(e) = written {
-            tracing::error!(error = ?e, %job, "cannot record job progress");
         }
         self.state.overview.invalidate();
         self.state.jobs.changed(job);
@@ -218,7 +224,7 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
                         let check = tokio::spawn(async move {
                             match steps::check_readiness(&ctx, &item, image).await {
                                 Ok(verdict) => {
-                                    ctx.record(item.instance_id, "done", None, Some(verdict)).await
+                                    ctx.record(item.instance_id, "done", None, Some(verdict)).await;
                                 }
                                 Err(e) => ctx.record(item.instance_id, "failed", Some(e), None).await,
                             }

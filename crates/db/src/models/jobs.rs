@@ -175,17 +175,17 @@ impl Job {
 
     /// Records unfinished items' current steps, in one statement however many there are (a
     /// no-op for an item that has finished, so a late write can never undo its outcome).
-    /// Counters do not change.
+    ///
+    /// It touches the items only, never the job's row: outcomes lock an item and then the job's
+    /// row, and a statement locking the job's row and then items (PostgreSQL may run a `WITH`
+    /// sub-statement after the main one) deadlocked with them. One writer per job calls this.
     pub fn update_steps(conn: &mut PgConnection, id: JobId, steps: &[(InstanceId, &str)]) -> QueryResult<()> {
         let instances: Vec<uuid::Uuid> = steps.iter().map(|(i, _)| i.0).collect();
         let names: Vec<&str> = steps.iter().map(|(_, s)| *s).collect();
         diesel::sql_query(
-            "WITH items AS ( \
-               UPDATE job_items AS i SET step = s.step, updated_at = now() \
-               FROM unnest($2::uuid[], $3::text[]) AS s(instance_id, step) \
-               WHERE i.job_id = $1 AND i.instance_id = s.instance_id AND NOT i.finished \
-             ) \
-             UPDATE jobs SET updated_at = now() WHERE id = $1",
+            "UPDATE job_items AS i SET step = s.step, updated_at = now() \
+             FROM unnest($2::uuid[], $3::text[]) AS s(instance_id, step) \
+             WHERE i.job_id = $1 AND i.instance_id = s.instance_id AND NOT i.finished",
         )
         .bind::<diesel::sql_types::Uuid, _>(id.0)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
