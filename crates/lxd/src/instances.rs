@@ -227,6 +227,21 @@ pub struct InstanceStatePut {
     pub force: bool,
 }
 
+impl InstanceStatePut {
+    /// A stop or restart: a clean shutdown bounded by `clean_timeout`, or a kill if `None`.
+    fn ending(action: InstanceStateAction, clean_timeout: Option<Duration>) -> Self {
+        match clean_timeout {
+            // LXD reads 0 as "kill now": a clean shutdown needs at least a second.
+            Some(t) => InstanceStatePut {
+                action,
+                timeout: i64::try_from(t.as_secs().max(1)).unwrap_or(i64::MAX),
+                force: false,
+            },
+            None => InstanceStatePut { action, timeout: -1, force: true },
+        }
+    }
+}
+
 /// A server-side filter for the instance list (`?filter=`), LXD 5.0 syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceFilter(String);
@@ -297,33 +312,19 @@ impl Client {
         name: &InstanceName,
         clean_timeout: Option<Duration>,
     ) -> Result<Operation> {
-        let put = match clean_timeout {
-            Some(t) => InstanceStatePut {
-                action: InstanceStateAction::Stop,
-                // LXD reads 0 as "kill now": a clean stop needs at least a second.
-                timeout: i64::try_from(t.as_secs().max(1)).unwrap_or(i64::MAX),
-                force: false,
-            },
-            None => InstanceStatePut { action: InstanceStateAction::Stop, timeout: -1, force: true },
-        };
-        self.set_instance_state(name, &put).await
+        self.set_instance_state(name, &InstanceStatePut::ending(InstanceStateAction::Stop, clean_timeout))
+            .await
     }
 
-    /// Restarts an instance: a clean restart bounded by `clean_timeout`, or a forced one if `None`.
+    /// Restarts an instance: a clean shutdown bounded by `clean_timeout` (or a kill if `None`),
+    /// then a start.
     pub async fn restart_instance(
         &self,
         name: &InstanceName,
         clean_timeout: Option<Duration>,
     ) -> Result<Operation> {
-        let put = match clean_timeout {
-            Some(t) => InstanceStatePut {
-                action: InstanceStateAction::Restart,
-                timeout: i64::try_from(t.as_secs().max(1)).unwrap_or(i64::MAX),
-                force: false,
-            },
-            None => InstanceStatePut { action: InstanceStateAction::Restart, timeout: -1, force: true },
-        };
-        self.set_instance_state(name, &put).await
+        self.set_instance_state(name, &InstanceStatePut::ending(InstanceStateAction::Restart, clean_timeout))
+            .await
     }
 
     /// Deletes a stopped instance (LXD refuses to delete a running one).

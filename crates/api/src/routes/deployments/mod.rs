@@ -111,6 +111,32 @@ pub(crate) fn load(
         .ok_or_else(|| ApiError::not_found("deployment_not_found", id.to_string()))
 }
 
+/// Changes one member cloud-config of an active deployment in one transaction and returns the
+/// deployment as it now is. `change` answers whether `cc` was a member at all.
+pub(crate) async fn change_member<F>(
+    state: &crate::state::AppState,
+    id: DeploymentId,
+    cc: CloudConfigId,
+    change: F,
+) -> Result<Deployment, ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<bool, ApiError> + Send + 'static,
+{
+    let snapshots = state.cache.all();
+    crate::db::transaction(&state.pool, move |conn| {
+        ensure_active(&find(conn, id)?)?;
+        if !change(conn)? {
+            return Err(ApiError::not_found(
+                "cloud_config_not_in_deployment",
+                format!("cloud-config {cc} is not part of deployment {id}"),
+            ));
+        }
+        Row::touch(conn, id)?;
+        load(conn, id, &snapshots)
+    })
+    .await
+}
+
 /// Refuses changes to a deployment that is being deleted.
 pub(crate) fn ensure_active(row: &Row) -> Result<(), ApiError> {
     if row.status == "deleting" {

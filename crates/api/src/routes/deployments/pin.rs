@@ -7,7 +7,6 @@ use mosaic_types::{CloudConfigId, DeploymentId};
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,18 +36,9 @@ pub async fn pin_deployment_cloud_config(
     let (id, cc) = path.into_inner();
     let revision = body.revision;
     AuditTarget::set(&req, format!("deployment {id} cloud-config {cc} revision {revision}"));
-    let snapshots = state.cache.all();
-    let updated = db::transaction(&state.pool, move |conn| {
-        super::ensure_active(&super::find(conn, id)?)?;
+    let updated = super::change_member(&state, id, cc, move |conn| {
         super::resolve_pins(conn, id, &[CloudConfigPin { cloud_config_id: cc, revision: Some(revision) }])?;
-        if !Row::pin(conn, id, cc, revision)? {
-            return Err(ApiError::not_found(
-                "cloud_config_not_in_deployment",
-                format!("cloud-config {cc} is not part of deployment {id}"),
-            ));
-        }
-        Row::touch(conn, id)?;
-        super::load(conn, id, &snapshots)
+        Ok(Row::pin(conn, id, cc, revision)?)
     })
     .await?;
     Ok(web::Json(updated))

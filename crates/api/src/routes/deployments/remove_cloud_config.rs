@@ -7,7 +7,6 @@ use mosaic_types::{CloudConfigId, DeploymentId};
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,18 +33,7 @@ pub async fn remove_deployment_cloud_config(
 ) -> Result<web::Json<Deployment>, ApiError> {
     let (id, cc) = path.into_inner();
     AuditTarget::set(&req, format!("deployment {id} - cloud-config {cc}"));
-    let snapshots = state.cache.all();
-    let updated = db::transaction(&state.pool, move |conn| {
-        super::ensure_active(&super::find(conn, id)?)?;
-        if !Row::remove_member(conn, id, cc)? {
-            return Err(ApiError::not_found(
-                "cloud_config_not_in_deployment",
-                format!("cloud-config {cc} is not part of deployment {id}"),
-            ));
-        }
-        Row::touch(conn, id)?;
-        super::load(conn, id, &snapshots)
-    })
-    .await?;
+    let updated =
+        super::change_member(&state, id, cc, move |conn| Ok(Row::remove_member(conn, id, cc)?)).await?;
     Ok(web::Json(updated))
 }
