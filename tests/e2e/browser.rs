@@ -36,7 +36,12 @@ impl Drop for Browser {
     /// panicked: end every process using this session's own profile directory, then remove it.
     fn drop(&mut self) {
         let flag = format!("--user-data-dir={}", self.profile.display());
-        let _ = std::process::Command::new("pkill").args(["-KILL", "-f", &flag]).status();
+        // `--` first: the pattern itself starts with dashes.
+        match std::process::Command::new("pkill").args(["-KILL", "-f", "--", &flag]).status() {
+            // 0: killed, 1: nothing left to kill.
+            Ok(s) if matches!(s.code(), Some(0 | 1)) => {}
+            other => eprintln!("could not end Chromium ({flag}): {other:?}"),
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
