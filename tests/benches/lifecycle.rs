@@ -6,34 +6,19 @@
 //!    (LXDMosaic's way);
 //! 2. the deployments overview with N instances (default 200) under concurrent readers: latency
 //!    percentiles, the age of the data, and LXD calls per minute at two request rates.
+//!
+//! Each timed deploy run starts from a settled machine ([`mosaic_testkit::bench::settle`]), so
+//! runs do not pay for the containers of the runs before them.
 
 use std::time::{Duration, Instant};
 
 use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
 use mosaic_api::config::JobSettings;
+use mosaic_testkit::bench::{busy_cpu, cgroups, settle, var};
 use mosaic_testkit::{
     OP_TIMEOUT, TestApp, env, expect_json, remove_instance, spawn_app, spawn_app_with, unique_name,
 };
 use serde_json::{Value, json};
-
-fn var(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// CPU seconds the whole machine has been busy (user + system, all cores), from /proc/stat:
-/// LXD's forked helpers and the kernel's work for containers count too.
-fn busy_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<f64> = stat
-        .lines()
-        .next()
-        .map(|l| l.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default();
-    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
-    let busy: f64 =
-        fields.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
-    busy / 100.0
-}
 
 async fn up(client: &lxd::Client, name: &InstanceName) -> lxd::Result<()> {
     let post = InstancesPost::new(name.clone(), InstanceSource::image_alias(&env().image_busybox));
@@ -57,14 +42,16 @@ async fn clean(items: &[(&'static str, (lxd::Client, InstanceName))]) {
 async fn direct(k: usize, per_host: usize) -> Duration {
     let items = items(k);
     let limiter = HostLimiter::new(per_host);
+    let memcgs = settle();
     let start = Instant::now();
     let cpu = busy_cpu();
     let results = limiter.run(items.iter().map(|(h, x)| (*h, x)), |(c, n)| up(c, n)).await;
     let elapsed = start.elapsed();
     println!(
-        "  direct, {per_host:>2} per host: {:.2} s, machine busy {:.2} CPU-s",
+        "  direct, {per_host:>2} per host: {:.2} s, machine busy {:.2} CPU-s, memory cgroups at start {}",
         elapsed.as_secs_f64(),
-        busy_cpu() - cpu
+        busy_cpu() - cpu,
+        cgroups(memcgs)
     );
     assert!(results.iter().all(Result::is_ok), "direct up failed: {results:?}");
     clean(&items).await;
@@ -73,6 +60,7 @@ async fn direct(k: usize, per_host: usize) -> Duration {
 
 async fn sequential(k: usize) -> Duration {
     let items = items(k);
+    settle();
     let start = Instant::now();
     for (_, (c, n)) in &items {
         up(c, n).await.expect("sequential up");
@@ -87,6 +75,7 @@ async fn through_api(app: &TestApp, hosts: &[String; 2], cc: &str, k: usize, rou
     // One job that creates and starts each instance (`start: true`), as the direct calls do.
     let deploy =
         json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": k, "hosts": hosts}]});
+    let memcgs = settle();
     let start = Instant::now();
     let cpu = busy_cpu();
     let deployed = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
@@ -98,8 +87,9 @@ async fn through_api(app: &TestApp, hosts: &[String; 2], cc: &str, k: usize, rou
         (at("created_at"), at("started_at"), at("finished_at"))
     {
         println!(
-            "  API, round {round}: {:.2} s, machine busy {cpu:.2} CPU-s; queued {:.3} s, run by the server {:.2} s",
+            "  API, round {round}: {:.2} s, machine busy {cpu:.2} CPU-s, memory cgroups at start {}; queued {:.3} s, run by the server {:.2} s",
             elapsed.as_secs_f64(),
+            cgroups(memcgs),
             (started - created).as_seconds_f64(),
             (finished - started).as_seconds_f64()
         );
@@ -118,9 +108,20 @@ async fn deploy_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
     }
     clean(&warm).await;
 
-    // Each figure is the best of three runs, and the runs alternate (direct at each bound, then
-    // the API) so that whatever state the machine drifts into hits both alike: the two cores are
-    // shared with both LXD daemons and PostgreSQL, and single runs vary by a third.
+    // Profiling aid: MOSAIC_BENCH_ONLY=direct|api repeats one side only (e.g. under `perf record`).
+    if let Ok(side) = std::env::var("MOSAIC_BENCH_ONLY") {
+        for round in 0..var("MOSAIC_BENCH_ROUNDS", 3) {
+            if side == "api" {
+                through_api(app, hosts, cc, k, round).await;
+            } else {
+                direct(k, 12).await;
+            }
+        }
+        return;
+    }
+    // Each figure is the best of three runs, every run starts from a settled machine (see
+    // `settle`), and the runs alternate (direct at each bound, then the API) so that whatever
+    // drift is left hits both alike: the two cores are shared with both LXD daemons and PostgreSQL.
     let seq = sequential(k).await;
     let bounds = [4, 8, 12];
     let mut direct_best = [Duration::MAX; 3];

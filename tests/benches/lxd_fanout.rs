@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use lxd::{Client, HostLimiter, InstanceName, InstanceSource, InstancesPost};
+use mosaic_testkit::bench::{settle, var};
 use mosaic_testkit::{OP_TIMEOUT, env, remove_instance, unique_name};
 
 type Item = (&'static str, (Client, InstanceName));
@@ -41,6 +42,7 @@ fn check(what: &str, results: Vec<lxd::Result<()>>) {
 
 async fn sequential(k: usize) -> (Duration, Duration) {
     let items = items(k);
+    settle();
     let start = Instant::now();
     let mut results = Vec::new();
     for (_, item) in &items {
@@ -60,16 +62,13 @@ async fn sequential(k: usize) -> (Duration, Duration) {
 async fn fanned_out(k: usize, per_host: usize) -> (Duration, Duration) {
     let items = items(k);
     let limiter = HostLimiter::new(per_host);
+    settle();
     let start = Instant::now();
     check("fan-out up", limiter.run(items.iter().map(|(h, i)| (*h, i)), up).await);
     let up_time = start.elapsed();
     let start = Instant::now();
     check("fan-out down", limiter.run(items.iter().map(|(h, i)| (*h, i)), down).await);
     (up_time, start.elapsed())
-}
-
-fn var(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 #[tokio::main]

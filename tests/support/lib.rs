@@ -15,6 +15,7 @@ use lxd::{Client, Fingerprint, Identity, InstanceName};
 use url::Url;
 
 mod app;
+pub mod bench;
 mod lifecycle;
 pub use app::{
     TestApp, create_database, expect_error, expect_json, frontend_dir, spawn_app, spawn_app_in, spawn_app_on,
