@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# The test environment's LXD daemons: start, configure, trust, sweep, stop. Sourced by
+# scripts/testenv.sh after lib.sh; each function takes a daemon's name (a, b).
+
+# A proxy URL nothing listens on (port 9, "discard"): see start_lxd.
+NOWHERE_PROXY=http://127.0.0.1:9
+
+start_lxd() {
+    local d=$1 dir
+    dir=$(lxd_dir "$d")
+    if lxd_running "$d"; then
+        log "lxd-$d: already running"
+        return 0
+    fi
+    mkdir -p "$dir"
+    log "lxd-$d: starting (LXD_DIR=$dir)"
+    # Detached from this shell (own session, no inherited stdio) so it outlives `up` and never
+    # holds a caller's pipe open (a CI step or `up | tee` would otherwise wait forever).
+    # 9>&-: the daemon must not inherit our lock (see take_lock).
+    # The proxy variables: LXD fetches instance-type definitions from images.linuxcontainers.org
+    # at startup and daily (a DNS lookup + HTTPS off the machine). Pointing its HTTP(S) proxy at
+    # a closed loopback port makes that fail at once without leaving loopback; loopback targets
+    # (daemon-to-daemon image copies) are never proxied.
+    (cd / && LXD_DIR=$dir HTTPS_PROXY=$NOWHERE_PROXY HTTP_PROXY=$NOWHERE_PROXY \
+        https_proxy=$NOWHERE_PROXY http_proxy=$NOWHERE_PROXY NO_PROXY=127.0.0.1,localhost,::1 \
+        no_proxy=127.0.0.1,localhost,::1 exec setsid nohup lxd --group root --logfile "$dir/lxd.log") \
+        </dev/null >>"$dir/lxd.out" 2>&1 9>&- &
+    if ! lxd_on "$d" waitready --timeout 60; then
+        tail -n 20 "$dir/lxd.log" "$dir/lxd.out" >&2 || true
+        die "lxd-$d did not become ready"
+    fi
+    # The daemon's own pid (for `down` if a clean shutdown hangs).
+    # (2>/dev/null: the first lxc call with a new LXD_CONF prints "first time ... lxd init" hints.)
+    lxc_on "$d" query /1.0 2>/dev/null | jq -r .environment.server_pid >"$dir/lxd.pid"
+}
+
+# Containers must never have a NIC: drop any that crept into the default profile.
+remove_profile_nics() {
+    local d=$1 dev
+    for dev in $(lxc_on "$d" query /1.0/profiles/default |
+        jq -r '.devices | to_entries[] | select(.value.type == "nic") | .key'); do
+        log "lxd-$d: removing nic device '$dev' from the default profile"
+        lxc_on "$d" profile device remove default "$dev" >/dev/null
+    done
+}
+
+# Storage, profile, listener and trust password of a standalone daemon. `lxd init --auto` would
+# create a bridge, so this is done by hand, and each step only when it is missing.
+configure_lxd() {
+    local d=$1 port
+    port=$(lxd_port "$d")
+    if ! lxc_on "$d" storage show default >/dev/null 2>&1; then
+        log "lxd-$d: creating dir storage pool 'default'"
+        lxc_on "$d" storage create default dir >/dev/null
+    fi
+    if [[ $(lxc_on "$d" query /1.0/profiles/default | jq -r '.devices.root.type // empty') != disk ]]; then
+        log "lxd-$d: adding root disk to the default profile"
+        lxc_on "$d" profile device add default root disk path=/ pool=default >/dev/null
+    fi
+    remove_profile_nics "$d"
+    if [[ $(lxc_on "$d" config get core.https_address) != "127.0.0.1:$port" ]]; then
+        log "lxd-$d: listening on https://127.0.0.1:$port"
+        lxc_on "$d" config set core.https_address "127.0.0.1:$port"
+    fi
+    # Write-only key (reads back as "true"), so set it every time: cheap and self-healing.
+    lxc_on "$d" config set core.trust_password "$TRUST_PASSWORD"
+}
+
+trust_client_cert() {
+    local d=$1 fp
+    fp=$(cert_fingerprint "$CLIENT_CRT")
+    if ! lxc_on "$d" query "/1.0/certificates/$fp" >/dev/null 2>&1; then
+        log "lxd-$d: trusting the test client certificate ${fp:0:12}"
+        lxc_on "$d" config trust add local: "$CLIENT_CRT" --name mosaic-test-client
+    fi
+}
+
+# The server fingerprint the tests pin, computed from the certificate file and cross-checked
+# against what the daemon itself reports.
+server_fingerprint() {
+    local d=$1 fp api_fp
+    fp=$(cert_fingerprint "$(lxd_dir "$d")/server.crt")
+    api_fp=$(lxc_on "$d" query /1.0 | jq -r .environment.certificate_fingerprint)
+    [[ $fp == "$api_fp" ]] || die "lxd-$d: server.crt fingerprint $fp != API fingerprint $api_fp"
+    echo "$fp"
+}
+
+# Prove the HTTPS listener works with the client certificate, pinning the server key.
+check_https() {
+    local d=$1 dir pin auth
+    dir=$(lxd_dir "$d")
+    pin=$(openssl x509 -in "$dir/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+        openssl dgst -sha256 -binary | base64)
+    # -k only skips CA/hostname checks (the cert is self-signed); the key pin is still enforced.
+    auth=$(curl -sS --max-time 10 -k --pinnedpubkey "sha256//$pin" --cert "$CLIENT_CRT" --key "$CLIENT_KEY" \
+        "https://127.0.0.1:$(lxd_port "$d")/1.0" | jq -r .metadata.auth)
+    [[ $auth == trusted ]] || die "lxd-$d: HTTPS with the client certificate says auth=$auth"
+}
+
+# Tests name their instances t-*; remove whatever a crashed run left behind.
+cleanup_test_instances() {
+    local d=$1 names
+    # Test containers are named t-*, and every container a test Mosaic made carries
+    # user.mosaic.managed: both kinds left by an interrupted run are swept.
+    names=$(lxc_on "$d" query '/1.0/instances?recursion=1' |
+        jq -r '.[] | select((.name | startswith("t-")) or (.config["user.mosaic.managed"] == "true")) | .name')
+    [[ -n $names ]] || return 0
+    log "lxd-$d: deleting leftover test instances: $(paste -sd' ' <<<"$names")"
+    # A few at a time: LXD slows down (and in reports hangs) with many parallel operations.
+    xargs -r -n1 -P4 env LXD_DIR="$(lxd_dir "$d")" lxc delete --force <<<"$names"
+}
+
+# Is pid the lxd we started for this LXD_DIR (and not a reused pid or a zombie)?
+is_our_lxd() {
+    local pid=$1 dir=$2
+    [[ -n $pid ]] && { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "LXD_DIR=$dir"
+}
+
+stop_lxd() {
+    local d=$1 dir pid
+    dir=$(lxd_dir "$d")
+    pid=$(cat "$dir/lxd.pid" 2>/dev/null || true)
+    if lxd_running "$d"; then
+        log "lxd-$d: shutting down (stops its instances cleanly)"
+        LXD_DIR=$dir timeout 150 lxd shutdown --timeout 120 || log "lxd-$d: clean shutdown failed or hung"
+    fi
+    # Give it a moment to exit; if it is still there, kill it, but only if it is the process we
+    # started for this LXD_DIR. (Instances of a killed daemon may keep running; `lxd` restarts
+    # manage them again on the next `up`.)
+    for _ in $(seq 50); do is_our_lxd "$pid" "$dir" || break; sleep 0.2; done
+    if is_our_lxd "$pid" "$dir"; then
+        log "lxd-$d: killing pid $pid"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do is_our_lxd "$pid" "$dir" || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/lxd.pid"
+}
+
+# Unmount everything LXD (or an image build) mounted under a directory, deepest first.
+unmount_under() {
+    local top=$1 m
+    findmnt -rn -o TARGET | awk -v p="$top/" 'index($0, p) == 1' | sort -r | while read -r m; do
+        log "unmounting $m"
+        umount "$m" 2>/dev/null || umount -l "$m"
+    done
+}
