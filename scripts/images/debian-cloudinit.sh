@@ -4,8 +4,9 @@
 # really runs cloud-init user-data (write_files, runcmd, phone_home) and reports its status.
 #
 # Usage: scripts/images/debian-cloudinit.sh OUTPUT_TARBALL
-# Needs: debootstrap, tar, zstd, root, and the Debian mirror this machine's apt already uses
-# (override with MOSAIC_DEBIAN_MIRROR). Takes ~70 s here; the caller caches the result.
+# Needs: debootstrap, tar, zstd, curl, root, and the Debian mirror this machine's apt already uses
+# (or MOSAIC_DEBIAN_MIRROR; without either it stops and says so). Takes ~70 s here; the caller
+# caches the result.
 set -euo pipefail
 
 log() { echo "[testenv] [debian-cloudinit image] $*" >&2; }
@@ -13,31 +14,77 @@ log() { echo "[testenv] [debian-cloudinit image] $*" >&2; }
 out=${1:?usage: $0 OUTPUT_TARBALL}
 suite=bookworm
 
-# The mirror apt on this machine already uses for $suite (the only place we may download from).
-# Handles both deb822 *.sources stanzas and one-line "deb URI suite ..." entries.
-detect_mirror() {
-    local files=() f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do [[ -f $f ]] && files+=("$f"); done
-    if ((${#files[@]})); then
-        awk -v s="$suite" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                               if ($(i + 1) == s) { print $i; exit } }' "${files[@]}" | head -n1
-    fi
+# The Debian mirror: MOSAIC_DEBIAN_MIRROR, else the one this machine's apt already uses (the only
+# place we may download from). No mirror host is written into this script.
+#
+# Every enabled `deb` source as "URI SUITE" lines, from one-line entries in sources.list and
+# sources.list.d/*.list and from deb822 stanzas in sources.list.d/*.sources.
+apt_sources() {
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -f $f ]] || continue
+        # "deb [ options ] URI SUITE COMPONENT...": drop the options, then the fields are fixed.
+        sed -E 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
+    done
     for f in /etc/apt/sources.list.d/*.sources; do
         [[ -f $f ]] || continue
-        awk -v s="$suite" 'BEGIN { RS = "" }
-            { uri = ""; hit = 0; enabled = 1
-              n = split($0, lines, "\n")
-              for (j = 1; j <= n; j++) {
-                  split(lines[j], w, /[ \t]+/)
-                  if (w[1] == "URIs:") uri = w[2]
-                  if (w[1] == "Enabled:" && w[2] == "no") enabled = 0
-                  if (w[1] == "Suites:") for (k = 2; k in w; k++) if (w[k] == s) hit = 1
-              }
-              if (hit && enabled && uri != "") print uri }' "$f"
-    done | head -n1
+        # Stanzas are separated by blank lines; field names are case-insensitive; an indented
+        # line continues the field before it (e.g. an inline Signed-By key), "#" starts a comment.
+        awk 'function flush(  i, j, nu, ns, us, ss) {
+                 if (types ~ /(^| )deb( |$)/ && enabled != "no") {
+                     nu = split(uris, us, " "); ns = split(suites, ss, " ")
+                     for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print us[i], ss[j]
+                 }
+                 types = uris = suites = field = ""; enabled = "yes"
+             }
+             BEGIN { enabled = "yes" }
+             /^[ \t]*$/ { flush(); next }
+             /^#/ { next }
+             /^[ \t]/ { if (field == "uris") uris = uris " " $0; else if (field == "suites") suites = suites " " $0; next }
+             { split($0, kv, ":"); field = tolower(kv[1]); value = substr($0, length(kv[1]) + 2)
+               if (field == "types") types = value
+               else if (field == "uris") uris = value
+               else if (field == "suites") suites = value
+               else if (field == "enabled") { gsub(/[ \t]/, "", value); enabled = tolower(value) } }
+             END { flush() }' "$f"
+    done
+}
+
+# A URI debootstrap can fetch from (apt's mirror+, tor+ and cdrom: methods it cannot).
+fetchable() { [[ $1 =~ ^(https?|ftp|file):/ ]]; }
+
+# Does this mirror carry $suite? (Only asked of mirrors apt lists for another Debian release.)
+serves_suite() {
+    local uri=${1%/}
+    if [[ $uri == file:* ]]; then
+        [[ -f ${uri#file:}/dists/$suite/Release ]]
+    else
+        curl -fsI --max-time 15 -o /dev/null "$uri/dists/$suite/Release"
+    fi
+}
+
+detect_mirror() {
+    local sources uri s
+    sources=$(apt_sources)
+    # A source for $suite itself...
+    while read -r uri s; do
+        [[ $s == "$suite" ]] && fetchable "$uri" && { echo "$uri"; return 0; }
+    done <<<"$sources"
+    # ...else the main archive of another release (a plain suite name: not -security, -updates,
+    # -backports) if it also carries $suite, as Debian's mirrors do.
+    while read -r uri s; do
+        [[ $s =~ ^[a-z]+$ ]] && fetchable "$uri" && serves_suite "$uri" && { echo "$uri"; return 0; }
+    done <<<"$sources"
+    return 0
 }
 mirror=${MOSAIC_DEBIAN_MIRROR:-$(detect_mirror)}
-mirror=${mirror:-http://deb.debian.org/debian}
+if [[ -z $mirror ]]; then
+    log "no Debian mirror for $suite: none of /etc/apt/sources.list, /etc/apt/sources.list.d/*.list"
+    log "or /etc/apt/sources.list.d/*.sources names one (a 'deb' source for $suite, or a Debian"
+    log "archive that carries it). Set MOSAIC_DEBIAN_MIRROR to the mirror's URL (the directory"
+    log "holding dists/$suite)."
+    exit 1
+fi
 mirror=${mirror%/}
 
 work=$(mktemp -d "$(dirname "$out")/.debian-cloudinit-build.XXXXXX")
