@@ -12,6 +12,12 @@
 # Ports: MOSAIC_TESTENV_LXD_A_PORT (18443), MOSAIC_TESTENV_LXD_B_PORT (18444),
 # MOSAIC_TESTENV_PG_PORT (55432). Needs root (LXD, debootstrap, chroot).
 #
+# `up` also sweeps what crashed test runs left: t-* and Mosaic-managed containers, trust entries
+# it did not make (a test's Mosaic registers itself on the daemons), and test databases. The
+# daemons and PostgreSQL are shared with runs that may be going on, so a database stays while
+# someone is connected to it, and containers and trust entries stay until they are
+# MOSAIC_TESTENV_SWEEP_AGE seconds old (3600; 0 sweeps them at once).
+#
 # The parts: scripts/testenv/lxd.sh (the LXD daemons), scripts/testenv/postgres.sh,
 # scripts/testenv/check.sh (smoke tests), scripts/images/ (image builds, via scripts/lib/images.sh).
 #
@@ -97,8 +103,9 @@ cmd_up() {
         start_lxd "$d"
         configure_lxd "$d"
         trust_client_cert "$d"
+        sweep_trust "$d"
         check_https "$d"
-        cleanup_test_instances "$d"
+        sweep_instances "$d"
     done
 
     for alias in "${IMAGE_ALIASES[@]}"; do

@@ -17,6 +17,11 @@ CLIENT_CRT=$STATE_DIR/client.crt
 CLIENT_KEY=$STATE_DIR/client.key
 # The standalone daemons.
 DAEMONS=(a b)
+# Leftovers of crashed test runs (t-* and Mosaic-managed containers, trust entries, test
+# databases) are swept by `up`, but containers and trust entries only once they are this many
+# seconds old: the daemons are shared with test runs that may be going on right now. 0 sweeps
+# everything at once.
+SWEEP_AGE=${MOSAIC_TESTENV_SWEEP_AGE:-3600}
 
 # Keep the lxc CLI's own config (remotes, its client cert) out of $HOME; every lxc/lxd call
 # also sets LXD_DIR explicitly, so a system LXD (socket-activated or not) is never touched.

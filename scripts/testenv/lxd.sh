@@ -97,17 +97,55 @@ check_https() {
     [[ $auth == trusted ]] || die "lxd-$d: HTTPS with the client certificate says auth=$auth"
 }
 
-# Tests name their instances t-*; remove whatever a crashed run left behind.
-cleanup_test_instances() {
-    local d=$1 names
-    # Test containers are named t-*, and every container a test Mosaic made carries
-    # user.mosaic.managed: both kinds left by an interrupted run are swept.
-    names=$(lxc_on "$d" query '/1.0/instances?recursion=1' |
-        jq -r '.[] | select((.name | startswith("t-")) or (.config["user.mosaic.managed"] == "true")) | .name')
+# Remove the test containers a crashed run left behind: tests name theirs t-*, and every
+# container a test Mosaic made carries user.mosaic.managed. Only those older than SWEEP_AGE go;
+# younger ones may belong to a test running right now.
+sweep_instances() {
+    local d=$1 listed names young
+    listed=$(lxc_on "$d" query '/1.0/instances?recursion=1' | jq -r --argjson now "$(date +%s)" \
+        --argjson age "$SWEEP_AGE" '.[]
+            | select((.name | startswith("t-")) or (.config["user.mosaic.managed"] == "true"))
+            | (if $now - ((.created_at[0:19] + "Z") | fromdateiso8601) >= $age then "old" else "young" end)
+              + " " + .name')
+    names=$(sed -n 's/^old //p' <<<"$listed")
+    young=$(grep -c '^young ' <<<"$listed" || true)
+    ((young == 0)) || log "lxd-$d: keeping $young test instances younger than ${SWEEP_AGE} s (maybe in use)"
     [[ -n $names ]] || return 0
     log "lxd-$d: deleting leftover test instances: $(paste -sd' ' <<<"$names")"
     # A few at a time: LXD slows down (and in reports hangs) with many parallel operations.
     xargs -r -n1 -P4 env LXD_DIR="$(lxd_dir "$d")" lxc delete --force <<<"$names"
+}
+
+# Remove trust entries this script did not make: a test registers Mosaic servers on the test
+# daemons, and a test that crashes leaves their client certificates trusted. Kept: the test
+# client certificate, and any fingerprint given after the daemon's name. LXD does not say when
+# an entry was added, so an entry's age counts from the first `up` that saw it
+# ($STATE_DIR/trust-seen-$d); only entries older than SWEEP_AGE go.
+sweep_trust() {
+    local d=$1 now seen_file fp name first removed=() kept=0
+    shift
+    local -A keep=([$(cert_fingerprint "$CLIENT_CRT")]=1) seen=()
+    for fp in "$@"; do keep[$fp]=1; done
+    now=$(date +%s)
+    seen_file=$STATE_DIR/trust-seen-$d
+    if [[ -f $seen_file ]]; then
+        while read -r fp first; do [[ -n $fp ]] && seen[$fp]=$first; done <"$seen_file"
+    fi
+    : >"$seen_file.tmp"
+    while read -r fp name; do
+        [[ -n $fp && -z ${keep[$fp]:-} ]] || continue
+        first=${seen[$fp]:-$now}
+        if ((now - first >= SWEEP_AGE)); then
+            lxc_on "$d" config trust remove "$fp"
+            removed+=("$name (${fp:0:12})")
+        else
+            echo "$fp $first" >>"$seen_file.tmp"
+            kept=$((kept + 1))
+        fi
+    done < <(lxc_on "$d" query '/1.0/certificates?recursion=1' | jq -r '.[] | .fingerprint + " " + .name')
+    mv -f "$seen_file.tmp" "$seen_file"
+    ((${#removed[@]} == 0)) || log "lxd-$d: removed leftover trust entries: ${removed[*]}"
+    ((kept == 0)) || log "lxd-$d: keeping $kept foreign trust entries first seen less than ${SWEEP_AGE} s ago (maybe in use)"
 }
 
 # Is pid the lxd we started for this LXD_DIR (and not a reused pid or a zombie)?

@@ -43,16 +43,21 @@ start_postgres() {
     }
 }
 
-# Each API test and schemathesis run makes a database of its own; sweep those of earlier runs.
+# Each API test and schemathesis run makes a database of its own; drop those of earlier runs.
+# A database someone is connected to belongs to a run still going (a test's pool holds its
+# connections until it ends), so it stays: DROP DATABASE without FORCE refuses it anyway.
 drop_test_databases() {
-    local db dropped=0
+    local db dropped=0 busy
     while read -r db; do
         [[ -n $db ]] || continue
-        psql_admin -qAtc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
-        dropped=$((dropped + 1))
-    done < <(psql_admin -Atc \
-        "SELECT datname FROM pg_database WHERE datname LIKE 'mosaic\_test\_%' OR datname LIKE 'mosaic\_schemathesis\_%'")
+        psql_admin -qAtc "DROP DATABASE IF EXISTS \"$db\"" 2>/dev/null && dropped=$((dropped + 1))
+    done < <(psql_admin -Atc "SELECT datname FROM pg_database d
+        WHERE (datname LIKE 'mosaic\_test\_%' OR datname LIKE 'mosaic\_schemathesis\_%')
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)")
+    busy=$(psql_admin -Atc "SELECT count(*) FROM pg_database
+        WHERE datname LIKE 'mosaic\_test\_%' OR datname LIKE 'mosaic\_schemathesis\_%'")
     ((dropped == 0)) || log "postgres: dropped $dropped test databases of earlier runs"
+    ((busy == 0)) || log "postgres: keeping $busy test databases in use"
 }
 
 stop_postgres() {
