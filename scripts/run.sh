@@ -4,13 +4,16 @@
 #   scripts/run.sh
 #
 # On a fresh Debian machine it installs PostgreSQL's server binaries (Mosaic runs its own private
-# cluster in its data directory unless MOSAIC_DATABASE_URL is set), builds the web app and Mosaic,
-# registers the local LXD daemon as host `local` if one answers, and starts the server. The first
-# start prints the admin's API token, once.
+# cluster in its data directory unless MOSAIC_DATABASE_URL is set) and HAProxy (Mosaic runs its
+# own process; the distro's service is kept off), builds the web app and Mosaic, registers the
+# local LXD daemon as host `local` if one answers, and starts the server. The first start prints
+# the admin's API token, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[run] %s\n' "$*"; }
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
 
 need_apt=()
 if [ -z "${MOSAIC_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -18,9 +21,10 @@ if [ -z "${MOSAIC_DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/
 fi
 command -v cc >/dev/null || need_apt+=(build-essential)
 [ -e /usr/include/postgresql/libpq-fe.h ] || need_apt+=(libpq-dev)
-if ((${#need_apt[@]})); then
-    log "installing ${need_apt[*]}"
-    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
+[ -n "${MOSAIC_HAPROXY_BIN:-}" ] || need_apt+=(haproxy)
+ensure_packages "${need_apt[@]}"
+if [ -z "${MOSAIC_HAPROXY_BIN:-}" ] && [ "$(id -u)" = 0 ]; then
+    distro_service_off haproxy
 fi
 
 # The local LXD daemon, if there is one (Debian's package, a snap, or LXD_DIR).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mosaic integration-test environment: two private LXD daemons ("a" and "b") on loopback, a
-# trusted test client certificate, two test images and a private PostgreSQL 15 cluster.
+# trusted test client certificate, two test images, a private PostgreSQL 15 cluster, and Debian's
+# HAProxy installed (its own service kept off; tests start their own).
 #
 #   scripts/testenv.sh up             create/start everything (idempotent; a second run takes seconds)
 #   scripts/testenv.sh down [--purge] stop the daemons and PostgreSQL; --purge also deletes the state
@@ -36,8 +37,9 @@ source "$SCRIPTS_DIR/lib/images.sh"
 trap 'rc=$?; log "failed (exit $rc) at line $LINENO: $BASH_COMMAND"' ERR
 
 # policy-rc.d-free on purpose: on a systemd box the system lxd/postgresql services may start;
-# they use other sockets/ports (/var/lib/lxd, 5432) and never conflict with ours.
-PACKAGES=(lxd busybox-static debootstrap openssl postgresql-15 curl jq zstd)
+# they use other sockets/ports (/var/lib/lxd, 5432) and never conflict with ours. HAProxy's
+# does not start (see cmd_up): the tests run Mosaic's own HAProxy processes.
+PACKAGES=(lxd busybox-static debootstrap openssl postgresql-15 curl jq zstd haproxy)
 
 ensure_client_cert() {
     if [[ -s $CLIENT_CRT && -s $CLIENT_KEY ]] && openssl x509 -checkend 2592000 -noout -in "$CLIENT_CRT" >/dev/null; then
@@ -94,6 +96,7 @@ cmd_up() {
     [[ $(id -u) == 0 ]] || die "must run as root"
     take_lock
     ensure_packages "${PACKAGES[@]}"
+    distro_service_off haproxy
     mkdir -p "$STATE_DIR"
     chmod 0755 "$STATE_DIR" # container roots (uid 100000+) and postgres must traverse it
     ensure_client_cert
