@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Mosaic integration-test environment: two private LXD daemons ("a" and "b") on loopback, a
-# trusted test client certificate, two test images, a private PostgreSQL 15 cluster, and Debian's
-# HAProxy installed (its own service kept off; tests start their own).
+# Mosaic integration-test environment: two private LXD daemons ("a" and "b") and a two-member
+# LXD cluster ("m1", "m2") on loopback, a trusted test client certificate, two test images, a
+# private PostgreSQL 15 cluster, and Debian's HAProxy installed (its own service kept off; tests
+# start their own).
 #
 #   scripts/testenv.sh up             create/start everything (idempotent; a second run takes seconds)
-#   scripts/testenv.sh down [--purge] stop the daemons and PostgreSQL; --purge also deletes the state
+#   scripts/testenv.sh down [--purge] stop the four daemons and PostgreSQL; --purge also deletes the state
 #   scripts/testenv.sh env            print the path of the env file the tests read
 #   scripts/testenv.sh check          smoke-test both images on the running daemons (slow-ish)
 #
 # Everything lives in $MOSAIC_TESTENV_DIR (default /var/lib/mosaic-testenv); built image tarballs
 # are cached in $MOSAIC_CACHE_DIR/images (default ~/.cache/mosaic/images) and survive --purge.
 # Ports: MOSAIC_TESTENV_LXD_A_PORT (18443), MOSAIC_TESTENV_LXD_B_PORT (18444),
-# MOSAIC_TESTENV_PG_PORT (55432). Needs root (LXD, debootstrap, chroot).
+# MOSAIC_TESTENV_LXD_M1_PORT (18445), MOSAIC_TESTENV_LXD_M2_PORT (18446), MOSAIC_TESTENV_PG_PORT
+# (55432). Needs root (LXD, debootstrap, chroot).
 #
 # `up` also sweeps what crashed test runs left: t-* and Mosaic-managed containers, trust entries
 # it did not make (a test's Mosaic registers itself on the daemons), and test databases. The
@@ -19,7 +21,8 @@
 # someone is connected to it, and containers and trust entries stay until they are
 # MOSAIC_TESTENV_SWEEP_AGE seconds old (3600; 0 sweeps them at once).
 #
-# The parts: scripts/testenv/lxd.sh (the LXD daemons), scripts/testenv/postgres.sh,
+# The parts: scripts/testenv/lxd.sh (the LXD daemons), scripts/testenv/cluster.sh (m1 and m2),
+# scripts/testenv/postgres.sh,
 # scripts/testenv/check.sh (smoke tests), scripts/images/ (image builds, via scripts/lib/images.sh).
 #
 # Ground rules this script keeps: only loopback traffic (plus apt/debootstrap from the Debian
@@ -30,6 +33,8 @@ set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/testenv/lib.sh"
 # shellcheck source=scripts/testenv/lxd.sh
 source "$TESTENV_DIR/lxd.sh"
+# shellcheck source=scripts/testenv/cluster.sh
+source "$TESTENV_DIR/cluster.sh"
 # shellcheck source=scripts/lib/apt.sh
 source "$SCRIPTS_DIR/lib/apt.sh"
 # shellcheck source=scripts/lib/images.sh
@@ -77,6 +82,7 @@ write_env_file() {
         echo "MOSAIC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
         echo "MOSAIC_TEST_IMAGE_BUSYBOX=busybox"
         echo "MOSAIC_TEST_IMAGE_CLOUDINIT=debian-cloudinit"
+        cluster_env
     } >"$tmp"
     mv -f "$tmp" "$ENV_FILE"
 }
@@ -110,21 +116,28 @@ cmd_up() {
         check_https "$d"
         sweep_instances "$d"
     done
+    local t0=$SECONDS
+    cluster_up
+    log "cluster: up in $((SECONDS - t0)) s"
 
+    # Images: once per standalone daemon, once for the whole cluster.
     for alias in "${IMAGE_ALIASES[@]}"; do
         build_image_if_missing "$alias"
-        for d in "${DAEMONS[@]}"; do
+        for d in "${DAEMONS[@]}" m1; do
             import_image "$(lxd_dir "$d")" "$alias" "lxd-$d"
         done
     done
-    # A freshly built image gets proven once, right away, so a broken build fails here and not
-    # in the middle of the test suite.
+    # A freshly built image or a freshly formed cluster gets proven once, right away, so a
+    # broken build fails here and not in the middle of the test suite.
     for alias in "${BUILT_IMAGES[@]}"; do
         case $alias in
             busybox) for d in "${DAEMONS[@]}"; do "$TESTENV_DIR/check.sh" busybox "$d"; done ;;
             debian-cloudinit) "$TESTENV_DIR/check.sh" cloudinit a "done" ;;
         esac
     done
+    if ((CLUSTER_FORMED)) || [[ " ${BUILT_IMAGES[*]} " == *" busybox "* ]]; then
+        "$TESTENV_DIR/check.sh" cluster
+    fi
 
     "$TESTENV_DIR/postgres.sh" up
     write_env_file
@@ -141,6 +154,7 @@ cmd_down() {
     [[ $(id -u) == 0 ]] || die "must run as root"
     take_lock
     local d
+    cluster_down
     for d in "${DAEMONS[@]}"; do stop_lxd "$d"; done
     "$TESTENV_DIR/postgres.sh" down
     if ((purge)); then

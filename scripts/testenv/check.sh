@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Smoke tests of the running test environment: real containers from both test images on the
-# test daemons, and a query on PostgreSQL. `scripts/testenv.sh check` runs them all; `up` runs
+# test daemons and the cluster, and a query on PostgreSQL. `scripts/testenv.sh check` runs them all; `up` runs
 # the part that proves a freshly built image.
 #
 #   scripts/testenv/check.sh                          everything (slow-ish)
 #   scripts/testenv/check.sh busybox DAEMON           launch, exec, no NIC, clean stop, delete
 #   scripts/testenv/check.sh cloudinit DAEMON done    user-data applies, cloud-init says done
 #   scripts/testenv/check.sh cloudinit DAEMON error   a failing runcmd is reported as an error
+#   scripts/testenv/check.sh cluster                  busybox launched through m1 runs on m2
 set -Eeuo pipefail
 # shellcheck source=scripts/testenv/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -81,6 +82,25 @@ smoke_cloudinit() {
     lxc_on "$d" delete "$name"
 }
 
+# Launch busybox through m1 onto m2 (the image was imported on m1 only): the cluster places,
+# fetches the image across members, runs and stops it.
+smoke_cluster() {
+    local name=t-testenv-cluster t0 launch_ms location out nics
+    lxc_on m1 delete --force "$name" >/dev/null 2>&1 || true
+    t0=$(date +%s%N)
+    quiet lxc_on m1 launch busybox "$name" --target m2
+    launch_ms=$(ms_since "$t0")
+    location=$(lxc_on m1 query "/1.0/instances/$name" | jq -r .location)
+    [[ $location == m2 ]] || die "cluster: $name asked for on m2 runs on '$location'"
+    out=$(lxc_on m1 exec "$name" -- echo hi)
+    [[ $out == hi ]] || die "cluster: busybox exec printed '$out'"
+    nics=$(lxc_on m1 exec "$name" -- ls /sys/class/net | tr '\n' ' ')
+    [[ $nics == "lo " ]] || die "cluster: busybox container has interfaces: $nics"
+    lxc_on m1 stop "$name" --timeout 30
+    lxc_on m1 delete "$name"
+    log "cluster: busybox on m2 ok (launch through m1 ${launch_ms} ms, exec ok, interfaces: ${nics% })"
+}
+
 check_all() {
     local d
     [[ -f $ENV_FILE ]] || die "not up (no $ENV_FILE); run: scripts/testenv.sh up"
@@ -90,6 +110,8 @@ check_all() {
     done
     smoke_cloudinit a "done"
     smoke_cloudinit b error
+    for d in "${MEMBERS[@]}"; do lxd_running "$d" || die "lxd-$d is not running"; done
+    smoke_cluster
     "$PG_BIN/psql" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -XAtc 'select 1' >/dev/null
     log "postgres ok"
     log "check passed in ${SECONDS} s"
@@ -99,8 +121,9 @@ case ${1:-} in
     "") check_all ;;
     busybox) smoke_busybox "${2:?usage: $0 busybox DAEMON}" ;;
     cloudinit) smoke_cloudinit "${2:?usage: $0 cloudinit DAEMON done|error}" "${3:?usage: $0 cloudinit DAEMON done|error}" ;;
+    cluster) smoke_cluster ;;
     *)
-        echo "usage: $0 [busybox DAEMON | cloudinit DAEMON done|error]" >&2
+        echo "usage: $0 [busybox DAEMON | cloudinit DAEMON done|error | cluster]" >&2
         exit 2
         ;;
 esac

@@ -78,23 +78,29 @@ trust_client_cert() {
 # The server fingerprint the tests pin, computed from the certificate file and cross-checked
 # against what the daemon itself reports.
 server_fingerprint() {
-    local d=$1 fp api_fp
-    fp=$(cert_fingerprint "$(lxd_dir "$d")/server.crt")
+    local d=$1 cert fp api_fp
+    cert=$(served_cert "$d")
+    fp=$(cert_fingerprint "$cert")
     api_fp=$(lxc_on "$d" query /1.0 | jq -r .environment.certificate_fingerprint)
-    [[ $fp == "$api_fp" ]] || die "lxd-$d: server.crt fingerprint $fp != API fingerprint $api_fp"
+    [[ $fp == "$api_fp" ]] || die "lxd-$d: ${cert##*/} fingerprint $fp != API fingerprint $api_fp"
     echo "$fp"
 }
 
-# Prove the HTTPS listener works with the client certificate, pinning the server key.
+# Prove the HTTPS listener works with the client certificate, pinning the server key. A member
+# that just joined a cluster may take a moment to load the cluster's trust store, so an
+# "untrusted" answer is asked again for up to 10 s.
 check_https() {
-    local d=$1 dir pin auth
-    dir=$(lxd_dir "$d")
-    pin=$(openssl x509 -in "$dir/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+    local d=$1 pin auth t0=$SECONDS
+    pin=$(openssl x509 -in "$(served_cert "$d")" -pubkey -noout | openssl pkey -pubin -outform der |
         openssl dgst -sha256 -binary | base64)
-    # -k only skips CA/hostname checks (the cert is self-signed); the key pin is still enforced.
-    auth=$(curl -sS --max-time 10 -k --pinnedpubkey "sha256//$pin" --cert "$CLIENT_CRT" --key "$CLIENT_KEY" \
-        "https://127.0.0.1:$(lxd_port "$d")/1.0" | jq -r .metadata.auth)
-    [[ $auth == trusted ]] || die "lxd-$d: HTTPS with the client certificate says auth=$auth"
+    while :; do
+        # -k only skips CA/hostname checks (the cert is self-signed); the key pin is still enforced.
+        auth=$(curl -sS --max-time 10 -k --pinnedpubkey "sha256//$pin" --cert "$CLIENT_CRT" --key "$CLIENT_KEY" \
+            "https://127.0.0.1:$(lxd_port "$d")/1.0" | jq -r .metadata.auth)
+        [[ $auth == trusted ]] && return 0
+        ((SECONDS - t0 < 10)) || die "lxd-$d: HTTPS with the client certificate says auth=$auth"
+        sleep 0.5
+    done
 }
 
 # Remove the test containers a crashed run left behind: tests name theirs t-*, and every
