@@ -3,11 +3,11 @@
 #
 #   scripts/test.sh
 #
-# On a fresh Debian machine this installs LXD, PostgreSQL, the image tools and Chromium, starts two
-# LXD daemons and a private PostgreSQL cluster on loopback (scripts/testenv.sh), builds and caches
-# the test images under ~/.cache/mosaic, builds the web app, then runs formatting and lint checks,
-# every test (unit, integration against the real LXD hosts, and the browser walkthrough), and
-# schemathesis against a running server.
+# On a fresh Debian machine this installs LXD, PostgreSQL, HAProxy, the image tools and Chromium,
+# starts two LXD daemons, a two-member LXD cluster and a private PostgreSQL cluster on loopback
+# (scripts/testenv.sh), builds and caches the test images under ~/.cache/mosaic, builds the web
+# app, then runs formatting and lint checks, every test (unit, integration against the real LXD
+# hosts, and the browser walkthrough), and schemathesis against a running server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
