@@ -10,13 +10,16 @@ async fn without_a_database_url_mosaic_runs_and_stops_its_own_cluster() {
     let data_dir = std::env::temp_dir().join(format!("mosaic-embedded-{}", uuid::Uuid::new_v4().simple()));
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
+        phone_home_listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
-        admin_token: Some(SecretString::from("mosaic_embedded_test".to_owned())),
+        admin_token: Some(SecretString::from("mosaic_embedded_test_0123456789abcdef".to_owned())),
         local_lxd_socket: Some(env().hosts[0].socket.clone()),
         ..Settings::default()
     };
     let app = Application::build(settings).await.expect("Mosaic starts with its own PostgreSQL");
     let address = app.address();
+    let state = app.state().clone();
+    let started = std::time::Instant::now();
     let handle = app.server_handle();
     let server = tokio::spawn(app.run_until_stopped());
     let pid_file = data_dir.join("postgres/data/postmaster.pid");
@@ -25,8 +28,20 @@ async fn without_a_database_url_mosaic_runs_and_stops_its_own_cluster() {
     let health: serde_json::Value =
         expect_json(http().get(format!("http://{address}/api/health")).send().await.unwrap(), 200).await;
     assert_eq!(health["database"], true);
-    // The local LXD daemon was registered as host `local`.
-    assert_eq!(health["hosts"], serde_json::json!([{"name": "local", "online": true}]));
+    // The local LXD daemon was registered as host `local`, and answers the host cache.
+    state.cache.refreshed_since(started).await;
+    let detail: serde_json::Value = expect_json(
+        http()
+            .get(format!("http://{address}/api/v1/health"))
+            .bearer_auth("mosaic_embedded_test_0123456789abcdef")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(detail["hosts"], serde_json::json!({"total": 1, "online": 1}));
+    assert_eq!(detail["host_details"][0]["name"], "local");
 
     handle.stop(true).await;
     server.await.unwrap().unwrap();

@@ -25,6 +25,13 @@ async fn an_instance_phones_home_once_with_its_own_secret() {
     let container =
         env().hosts[0].admin().instance(&lxd::InstanceName::parse("phone-web-1").unwrap()).await.unwrap();
     assert_eq!(container.devices["mosaic-phone-home"]["bind"], "instance");
+    // It leads to the phone-home listener, not to the API.
+    assert_eq!(
+        container.devices["mosaic-phone-home"]["connect"],
+        format!("tcp:127.0.0.1:{}", app.state.phone_home_address.port())
+    );
+    let api = app.http.get(format!("http://{}/api/v1/deployments", app.state.phone_home_address)).send();
+    assert_eq!(api.await.unwrap().status(), 404, "the phone-home listener serves nothing but phone-home");
     assert!(container.config["user.user-data"].contains("phone_home"));
 
     assert_eq!(
@@ -47,7 +54,9 @@ async fn an_instance_phones_home_once_with_its_own_secret() {
             .unwrap()
             .unwrap()
     };
-    let post = |path: String| app.http.post(app.url(&path)).body("instance_id=x").send();
+    // Phone-home has a listener of its own, which serves nothing else.
+    let listener = app.state.phone_home_address;
+    let post = |path: String| app.http.post(format!("http://{listener}{path}")).body("instance_id=x").send();
     expect_error(post(format!("/api/phone-home/{instance_id}/wrong")).await.unwrap(), 403, "forbidden").await;
     expect_error(
         post(format!("/api/phone-home/{instance_id}/{secret}")).await.unwrap(),
@@ -61,6 +70,20 @@ async fn an_instance_phones_home_once_with_its_own_secret() {
         "instance_not_found",
     )
     .await;
+
+    // A phone-home never turns cloud-init's "failed" into "ready".
+    {
+        use mosaic_db::schema::instances::dsl as i;
+        let mut conn = app.state.pool.get().unwrap();
+        diesel::update(i::instances.find(instance_id))
+            .set((i::readiness.eq("failed"), i::phoned_home_at.eq(None::<chrono::DateTime<chrono::Utc>>)))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let late = post(format!("/api/phone-home/{instance_id}/{secret}")).await.unwrap();
+    assert_eq!(late.status(), 204);
+    let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}")).await, 200).await;
+    assert_eq!(detail["hosts"][0]["instances"][0]["readiness"], "failed");
 
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     app.untrust().await;

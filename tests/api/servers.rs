@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use lxd::InstanceFilter;
-use mosaic_db::models::jobs::Job;
+use mosaic_db::models::jobs::{Claim, Hold, Job};
 use mosaic_testkit::{create_database, env, eventually, expect_json, spawn_app_in, spawn_app_on};
+use mosaic_types::jobs::JobStep;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn concurrent_claims_never_hand_out_a_job_twice() {
     let (url, database) = create_database().await;
-    let app = spawn_app_on(&url, &database, "mosaic_claims").await;
+    let app = spawn_app_on(&url, &database, "mosaic_claims_0123456789abcdef0123456789").await;
     // Twenty queued jobs on twenty empty deployments, written behind the API so no runner wakes.
     let ids: Vec<String> = {
         let mut ids = Vec::new();
@@ -43,8 +44,8 @@ async fn concurrent_claims_never_hand_out_a_job_twice() {
             std::thread::spawn(move || {
                 let mut conn = PgConnection::establish(&url).unwrap();
                 let mut mine = Vec::new();
-                while let Some(id) = Job::claim(&mut conn, &format!("claimer-{n}"), 3600.0).unwrap() {
-                    mine.push(id);
+                while let Some(claim) = Job::claim(&mut conn, &format!("claimer-{n}"), 3600.0, &[]).unwrap() {
+                    mine.push(claim.job);
                 }
                 mine
             })
@@ -59,7 +60,7 @@ async fn concurrent_claims_never_hand_out_a_job_twice() {
 #[tokio::test]
 async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() {
     let (url, database) = create_database().await;
-    let app = spawn_app_on(&url, &database, "mosaic_races").await;
+    let app = spawn_app_on(&url, &database, "mosaic_races_0123456789abcdef0123456789").await;
     let created: Value =
         expect_json(app.post("/api/v1/deployments", &json!({"name": "Races"})).await, 201).await;
     drop(app);
@@ -67,8 +68,8 @@ async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() 
     let job = uuid::Uuid::new_v4();
     let items: Vec<uuid::Uuid> = (0..24).map(|_| uuid::Uuid::new_v4()).collect();
     diesel::sql_query(format!(
-        "INSERT INTO jobs (id, deployment_id, deployment_name, kind, state, total, created_by) \
-         VALUES ('{job}', '{}', 'x', 'start', 'running', 24, 'test')",
+        "INSERT INTO jobs (id, deployment_id, deployment_name, kind, state, total, created_by, claimed_by, attempts) \
+         VALUES ('{job}', '{}', 'x', 'start', 'running', 24, 'test', 'worker', 1)",
         created["id"].as_str().unwrap()
     ))
     .execute(&mut conn)
@@ -84,14 +85,15 @@ async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() 
     // One step writer rewriting every item's step, against outcomes of every item at once, as a
     // job's writers do; PostgreSQL must never need to abort one of them (a deadlock did before).
     let job = mosaic_types::JobId(job);
+    let claim = Claim { job, worker: "worker".into(), attempt: 1 };
     let ids: Vec<mosaic_types::InstanceId> = items.iter().map(|i| mosaic_types::InstanceId(*i)).collect();
     let steps = {
-        let (url, ids) = (url.clone(), ids.clone());
+        let (url, ids, claim) = (url.clone(), ids.clone(), claim.clone());
         std::thread::spawn(move || {
             let mut conn = PgConnection::establish(&url).unwrap();
-            let batch: Vec<_> = ids.iter().map(|i| (*i, "starting")).collect();
+            let batch: Vec<_> = ids.iter().map(|i| (*i, JobStep::Starting)).collect();
             for _ in 0..200 {
-                Job::update_steps(&mut conn, job, &batch).unwrap();
+                claim.update_steps(&mut conn, &batch).unwrap();
             }
         })
     };
@@ -99,14 +101,21 @@ async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() 
         .iter()
         .enumerate()
         .map(|(n, id)| {
-            let (url, id) = (url.clone(), *id);
+            let (url, id, claim) = (url.clone(), *id, claim.clone());
             std::thread::spawn(move || {
                 let mut conn = PgConnection::establish(&url).unwrap();
                 let error = (n % 6 == 0).then_some("it broke");
-                Job::finish_item(&mut conn, job, id, if error.is_some() { "failed" } else { "done" }, error)
-                    .unwrap();
+                let step = if error.is_some() { JobStep::Failed } else { JobStep::Done };
+                // As the job engine writes an outcome: hold the claim, then finish the item.
+                let outcome = |conn: &mut PgConnection, step, error| {
+                    conn.transaction(|conn| {
+                        assert!(claim.hold(conn, Hold::Exclusive)?);
+                        Job::finish_item(conn, job, id, step, error)
+                    })
+                };
+                outcome(&mut conn, step, error).unwrap();
                 // A second outcome for the same item is ignored.
-                Job::finish_item(&mut conn, job, id, "done", None).unwrap();
+                outcome(&mut conn, JobStep::Done, None).unwrap();
             })
         })
         .collect();
@@ -130,8 +139,8 @@ async fn step_and_outcome_writes_racing_on_one_job_never_fail_and_count_right() 
 #[tokio::test]
 async fn two_servers_share_the_work_and_never_run_a_job_twice() {
     let (url, database) = create_database().await;
-    let first = spawn_app_on(&url, &database, "mosaic_two").await;
-    let second = spawn_app_on(&url, &database, "mosaic_two").await;
+    let first = spawn_app_on(&url, &database, "mosaic_two_0123456789abcdef0123456789ab").await;
+    let second = spawn_app_on(&url, &database, "mosaic_two_0123456789abcdef0123456789ab").await;
     let mut jobs = Vec::new();
     for i in 0..12 {
         let app = if i % 2 == 0 { &first } else { &second };
@@ -172,7 +181,7 @@ fn mosaic_binary() -> std::path::PathBuf {
 #[tokio::test]
 async fn a_job_whose_server_is_killed_is_finished_by_the_next_one() {
     let (url, database) = create_database().await;
-    let token = "mosaic_killed_server";
+    let token = "mosaic_killed_server_0123456789abcdef01";
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -180,6 +189,7 @@ async fn a_job_whose_server_is_killed_is_finished_by_the_next_one() {
     let data_dir = std::env::temp_dir().join(format!("mosaic-killed-{database}"));
     let mut server = tokio::process::Command::new(mosaic_binary())
         .env("MOSAIC_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MOSAIC_PHONE_HOME_LISTEN", "127.0.0.1:0")
         .env("MOSAIC_DATABASE_URL", &url)
         .env("MOSAIC_DATA_DIR", &data_dir)
         .env("MOSAIC_ADMIN_TOKEN", token)

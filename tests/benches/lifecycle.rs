@@ -13,7 +13,6 @@
 use std::time::{Duration, Instant};
 
 use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
-use mosaic_api::config::JobSettings;
 use mosaic_testkit::bench::{busy_cpu, cgroups, settle, var};
 use mosaic_testkit::{
     OP_TIMEOUT, TestApp, env, expect_json, remove_instance, spawn_app, spawn_app_with, unique_name,
@@ -140,7 +139,7 @@ async fn deploy_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
         }
     }
     let s = |d: Duration| d.as_secs_f64();
-    let per_host = app.state.settings.jobs.per_host_concurrency;
+    let per_host = app.state.settings.per_host_concurrency;
     println!("{:<52} {:>7.2} s", format!("floor (direct, best: {} per host)", floor.1), s(floor.0));
     println!(
         "{:<52} {:>7.2} s   {:.2} x floor (target <= 1.15)",
@@ -219,7 +218,7 @@ async fn main() {
     if only.as_deref().is_none_or(|o| o == "deploy") {
         // Mosaic as it runs by default (the host cache polls every 5 s, not every second as in
         // tests): the floor has no poller competing with it for LXD either.
-        let app = spawn_app_with(JobSettings::default()).await;
+        let app = spawn_app_with(|_| {}).await;
         let hosts = app.register_hosts().await;
         let cc = app.cloud_config("Bench", "Busybox", &env().image_busybox, user_data).await;
         deploy_bench(&app, &hosts, &cc).await;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::time::Duration;
 
-use mosaic_api::config::{IpNet, JobSettings, Settings};
+use mosaic_api::config::{Allowed, Settings};
 use mosaic_api::startup::Application;
 use mosaic_api::state::AppState;
 use reqwest::{Method, RequestBuilder, Response};
@@ -89,17 +89,16 @@ pub async fn expect_error(response: Response, status: u16, code: &str) -> String
     body["error"]["message"].as_str().expect("a message").to_owned()
 }
 
-/// Job settings for tests: short intervals so crashes and retries are noticed within seconds.
-pub fn test_job_settings() -> JobSettings {
-    JobSettings {
-        poll_interval: Duration::from_millis(500),
-        stale_after: Duration::from_secs(4),
-        stop_timeout: Duration::from_secs(20),
-        readiness_timeout: Duration::from_secs(180),
-        cache_interval: Duration::from_secs(1),
-        delete_retry_interval: Duration::from_secs(1),
-        ..JobSettings::default()
-    }
+/// Shortens the job engine's and host cache's intervals, so crashes and retries are noticed
+/// within seconds.
+pub fn quick(settings: &mut Settings) {
+    settings.job_poll_interval = Duration::from_millis(500);
+    settings.job_stale_after = Duration::from_secs(4);
+    settings.stop_timeout = Duration::from_secs(20);
+    settings.readiness_timeout = Duration::from_secs(180);
+    settings.cache_interval = Duration::from_secs(1);
+    settings.delete_retry_interval = Duration::from_secs(1);
+    settings.shutdown_grace = Duration::from_secs(5);
 }
 
 /// Where `scripts/build-frontend.sh` puts the built app.
@@ -126,8 +125,7 @@ pub async fn create_database() -> (String, String) {
 /// directory of its own (so a fresh LXD client certificate) and the host allow-list set to
 /// loopback.
 pub async fn spawn_app() -> TestApp {
-    let (url, database) = create_database().await;
-    spawn_app_on(&url, &database, &format!("mosaic_test_{}", uuid::Uuid::new_v4().simple())).await
+    spawn_app_with(quick).await
 }
 
 /// Starts another Mosaic server process (in this process) on an existing database, with its own
@@ -137,18 +135,35 @@ pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
     spawn_app_in(url, database, token, data_dir).await
 }
 
-/// Like [`spawn_app`], with the given job settings instead of [`test_job_settings`] (benchmarks
-/// measure Mosaic as it runs by default).
-pub async fn spawn_app_with(jobs: JobSettings) -> TestApp {
+/// Like [`spawn_app`], with the test settings adjusted by `adjust` after the defaults (benchmarks
+/// pass `|_| {}` to measure Mosaic as it runs by default; [`quick`] is what tests use).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, database) = create_database().await;
     let token = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
     let data_dir = std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple()));
-    spawn(&url, &database, &token, data_dir, jobs).await
+    spawn(&url, &database, &token, data_dir, adjust).await
 }
 
 /// Like [`spawn_app_on`], with a given data directory (a restarted server keeps its certificate).
 pub async fn spawn_app_in(url: &str, database: &str, token: &str, data_dir: std::path::PathBuf) -> TestApp {
-    spawn(url, database, token, data_dir, test_job_settings()).await
+    spawn(url, database, token, data_dir, quick).await
+}
+
+/// The settings a test server runs with: its own database and data directory, loopback hosts
+/// only, free ports.
+pub fn test_settings(url: &str, token: &str, data_dir: std::path::PathBuf) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        phone_home_listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: Some(SecretString::from(url.to_owned())),
+        data_dir,
+        admin_token: Some(SecretString::from(token.to_owned())),
+        host_allowlist: Some(vec!["127.0.0.0/8".parse::<Allowed>().expect("network")]),
+        db_pool_size: 8,
+        lxd_probe_timeout: Duration::from_secs(3),
+        frontend_dir: frontend_dir(),
+        ..Settings::default()
+    }
 }
 
 async fn spawn(
@@ -156,25 +171,14 @@ async fn spawn(
     database: &str,
     token: &str,
     data_dir: std::path::PathBuf,
-    jobs: JobSettings,
+    adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let token = token.to_owned();
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        database_url: Some(SecretString::from(url.to_owned())),
-        data_dir,
-        admin_token: Some(SecretString::from(token.clone())),
-        host_allowlist: Some(vec![IpNet::parse("127.0.0.0/8").expect("network")]),
-        db_pool_size: 8,
-        lxd_probe_timeout_secs: 3,
-        jobs,
-        frontend_dir: frontend_dir(),
-        ..Settings::default()
-    };
+    let mut settings = test_settings(url, token, data_dir);
+    adjust(&mut settings);
     let app = Application::build(settings).await.expect("Mosaic starts");
     let address = app.address();
     let state = app.state().clone();
     let server = app.server_handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, token, state, http: http(), database: database.to_owned(), server }
+    TestApp { address, token: token.to_owned(), state, http: http(), database: database.to_owned(), server }
 }

@@ -18,8 +18,8 @@ mod app;
 pub mod bench;
 mod lifecycle;
 pub use app::{
-    TestApp, create_database, expect_error, expect_json, frontend_dir, spawn_app, spawn_app_in, spawn_app_on,
-    spawn_app_with, test_job_settings,
+    TestApp, create_database, expect_error, expect_json, frontend_dir, quick, spawn_app, spawn_app_in,
+    spawn_app_on, spawn_app_with, test_settings,
 };
 pub use lifecycle::{JOB_DEADLINE, Relay, eventually};
 

@@ -14,6 +14,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, web};
 use mosaic_db::models::audit::{AuditRow, NewAuditEntry};
+use mosaic_types::audit::Outcome;
 
 use crate::auth::AuthUser;
 use crate::db;
@@ -39,16 +40,9 @@ impl OperationNames {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
         let mut names = HashMap::new();
         for (path, item) in &api.paths.paths {
-            let ops = [
-                ("GET", &item.get),
-                ("POST", &item.post),
-                ("PUT", &item.put),
-                ("PATCH", &item.patch),
-                ("DELETE", &item.delete),
-            ];
-            for (method, op) in ops {
-                if let Some(id) = op.as_ref().and_then(|o| o.operation_id.clone()) {
-                    names.insert((method.to_owned(), path.clone()), id);
+            for (method, op) in crate::openapi::operations(item) {
+                if let Some(id) = &op.operation_id {
+                    names.insert((method.to_owned(), path.clone()), id.clone());
                 }
             }
         }
@@ -65,10 +59,6 @@ pub async fn record(
     let res = next.call(req).await?;
     if !mutating {
         return Ok(res);
-    }
-    // Whatever it changed, the memoised overview may show it.
-    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        state.overview.invalidate();
     }
     let request = res.request();
     let Some(actor) = request.extensions().get::<AuthUser>().cloned() else {
@@ -95,16 +85,16 @@ pub async fn record(
         None => String::new(),
     };
     let pool = state.pool.clone();
-    let written = db::run(&pool, move |conn| {
+    let written = db::query(&pool, move |conn| {
         let entry = NewAuditEntry {
             actor_id: Some(actor.id),
             actor_name: &actor.name,
             action: &action,
             target: &target,
-            outcome: if success { "success" } else { "failure" },
+            outcome: if success { Outcome::Success } else { Outcome::Failure },
             detail: &detail,
         };
-        Ok(AuditRow::insert(conn, &entry)?)
+        AuditRow::insert(conn, &entry)
     })
     .await;
     if let Err(e) = written {

@@ -29,6 +29,9 @@ pub struct AuthUser {
     pub is_admin: bool,
 }
 
+/// Fewest characters a configured token may have: shorter is guessable, not a secret.
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// A new random token secret.
 pub fn new_secret() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
@@ -79,7 +82,7 @@ async fn caller(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .ok_or_else(|| anyhow::anyhow!("application state is not configured"))?
         .clone();
     let hash = hash_secret(&secret);
-    let found = db::run(&state.pool, move |conn| Ok(ApiToken::authenticate(conn, &hash)?)).await?;
+    let found = db::query(&state.pool, move |conn| ApiToken::authenticate(conn, &hash)).await?;
     let (_, user) = found.ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))?;
     Ok(AuthUser { id: user.id, name: user.name, is_admin: user.is_admin })
 }

@@ -11,20 +11,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
 use tokio::sync::Notify;
 
 use crate::db;
+use crate::labels::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
 use crate::state::AppState;
-
-/// The config key every Mosaic container carries, used to list only Mosaic's containers.
-pub const MANAGED_KEY: &str = "user.mosaic.managed";
-/// The deployment a container belongs to.
-pub const DEPLOYMENT_KEY: &str = "user.mosaic.deployment";
-/// The instance ID of a container.
-pub const INSTANCE_KEY: &str = "user.mosaic.instance";
 
 /// One container as last seen.
 #[derive(Debug, Clone)]
@@ -46,8 +39,6 @@ pub struct Observed {
 pub struct Snapshot {
     /// When it was taken.
     pub taken: Instant,
-    /// The same, as a time of day.
-    pub taken_at: DateTime<Utc>,
     /// Containers by name, or why the host did not answer.
     pub instances: Result<HashMap<String, Observed>, String>,
 }
@@ -102,6 +93,8 @@ pub struct HostCache {
     refreshed: tokio::sync::watch::Sender<Option<Instant>>,
     /// LXD list calls made so far (the benchmark reports calls per minute).
     calls: std::sync::atomic::AtomicU64,
+    /// Counts changes to the snapshots (see [`HostCache::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Default for HostCache {
@@ -111,11 +104,22 @@ impl Default for HostCache {
             wake: Notify::new(),
             refreshed: tokio::sync::watch::channel(None).0,
             calls: std::sync::atomic::AtomicU64::new(0),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
 
 impl HostCache {
+    /// How many times the snapshots changed: readers that keep something computed from them
+    /// (the overview memo) compare it to know whether it is still current.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// The latest snapshot of every host.
     pub fn all(&self) -> HashMap<HostId, Arc<Snapshot>> {
         self.hosts.read().unwrap_or_else(|e| e.into_inner()).snapshots.clone()
@@ -135,13 +139,15 @@ impl HostCache {
         for change in &changes {
             patch(&mut seen, change);
         }
-        let snapshot = Snapshot { taken: snapshot.taken, taken_at: snapshot.taken_at, instances: Ok(seen) };
+        let snapshot = Snapshot { taken: snapshot.taken, instances: Ok(seen) };
         hosts.snapshots.insert(host, Arc::new(snapshot));
         hosts
             .pending
             .entry(host)
             .or_default()
             .extend(changes.into_iter().map(|change| Pending { at, change }));
+        drop(hosts);
+        self.changed();
         true
     }
 
@@ -162,24 +168,25 @@ impl HostCache {
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
         hosts.snapshots.remove(&id);
         hosts.pending.remove(&id);
+        drop(hosts);
+        self.changed();
     }
 
     /// Refreshes the given hosts now, concurrently. A job calls this for hosts whose outcome it
     /// cannot vouch for (an item failed, or nothing to patch), before reporting that it finished.
     pub async fn refresh(&self, state: &AppState, hosts: &[Host]) {
-        let timeout = Duration::from_secs(state.settings.lxd_probe_timeout_secs);
+        let timeout = state.settings.lxd_probe_timeout;
         let polls = hosts.iter().map(|host| async move {
             let started = Instant::now();
             let result = match state.hosts.get(host, &state.identity) {
                 Ok(client) => poll(&client, timeout).await,
                 Err(e) => Err(format!("{e:#}")),
             };
-            (host.id, Snapshot { taken: started, taken_at: Utc::now(), instances: result })
+            (host.id, Snapshot { taken: started, instances: result })
         });
         let results = futures::future::join_all(polls).await;
         self.calls.fetch_add(results.len() as u64, std::sync::atomic::Ordering::Relaxed);
         self.store(results);
-        state.overview.invalidate();
     }
 
     /// Stores polled snapshots. Jobs' changes made after a poll started are newer than what it saw
@@ -204,6 +211,8 @@ impl HostCache {
             }
             hosts.snapshots.insert(id, Arc::new(snapshot));
         }
+        drop(hosts);
+        self.changed();
     }
 
     /// Asks the background refresher to run now.
@@ -214,7 +223,7 @@ impl HostCache {
     /// The background refresher: every host, every `interval`.
     pub async fn run(self: Arc<Self>, state: AppState, interval: Duration) {
         loop {
-            match db::run(&state.pool, |conn| Ok(Host::all(conn)?)).await {
+            match db::query(&state.pool, Host::all).await {
                 Ok(hosts) => {
                     {
                         let mut cached = self.hosts.write().unwrap_or_else(|e| e.into_inner());
@@ -293,7 +302,6 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Instant;
 
-    use chrono::Utc;
     use lxd::StatusCode;
     use mosaic_types::HostId;
 
@@ -304,7 +312,7 @@ mod tests {
     }
 
     fn poll(taken: Instant, c1: Observed) -> Snapshot {
-        Snapshot { taken, taken_at: Utc::now(), instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
+        Snapshot { taken, instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
     }
 
     fn started() -> Change {
@@ -351,7 +359,7 @@ mod tests {
     fn a_host_that_did_not_answer_is_not_patched() {
         let cache = HostCache::default();
         let host = HostId::new();
-        let down = Snapshot { taken: Instant::now(), taken_at: Utc::now(), instances: Err("down".into()) };
+        let down = Snapshot { taken: Instant::now(), instances: Err("down".into()) };
         cache.store(vec![(host, down)]);
         assert!(!cache.apply(host, vec![started()]));
     }

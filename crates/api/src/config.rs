@@ -1,12 +1,21 @@
-//! Typed settings: defaults, then a TOML file (`MOSAIC_CONFIG`), then `MOSAIC_*` variables.
+//! Typed settings, layered: defaults, then a TOML file (`MOSAIC_CONFIG`), then `MOSAIC_*`
+//! variables (figment does the layering).
+//!
+//! Each setting is written once, as a field of [`Settings`]: its key in the file is the field's
+//! name (or its `rename`), its variable the same in upper case behind `MOSAIC_`, its default in
+//! [`Settings::default`]. Durations are given in seconds (fractions allowed). A test checks that
+//! the README names every variable.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use ipnet::IpNet;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -18,270 +27,200 @@ pub enum LogFormat {
     Json,
 }
 
-/// An IP network in CIDR notation (`127.0.0.0/8`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
+/// Where LXD hosts may be: an IP network (HTTPS hosts at an address inside it) or a unix socket
+/// path (hosts reached through exactly that socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allowed {
+    /// HTTPS hosts at IP literals inside this network.
+    Network(IpNet),
+    /// A unix socket path.
+    Socket(PathBuf),
 }
 
-impl IpNet {
-    /// Parses `ADDR/PREFIX` (a bare address means a single host).
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let (addr, prefix) = match text.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text.trim(), None),
-        };
-        let addr: IpAddr = addr.parse().with_context(|| format!("{text:?} is not an IP network"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .with_context(|| format!("bad prefix in {text:?}"))?,
-            None => max,
-        };
-        Ok(IpNet { addr, prefix })
-    }
+impl std::str::FromStr for Allowed {
+    type Err = anyhow::Error;
 
-    /// Whether `ip` lies inside the network.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
+    /// An absolute path is a socket; anything else must be a network in CIDR notation, or a bare
+    /// address meaning that one host.
+    fn from_str(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim();
+        if text.starts_with('/') {
+            return Ok(Allowed::Socket(PathBuf::from(text)));
         }
+        let net = match text.parse::<IpNet>() {
+            Ok(net) => net,
+            Err(_) => IpNet::from(text.parse::<std::net::IpAddr>().with_context(|| {
+                format!("{text:?} is neither a network (CIDR), an address nor a socket path")
+            })?),
+        };
+        Ok(Allowed::Network(net))
     }
 }
 
-/// Everything the server needs to start.
-#[derive(Debug, Clone)]
+/// Everything the server needs to start. See the module documentation for how each field is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Address to listen on; port 0 picks a free port (the tests do this).
+    /// Address of the API and web app; port 0 picks a free port (the tests do this).
     pub listen: SocketAddr,
-    /// PostgreSQL URL; `None` runs a private cluster in `data_dir/postgres`.
+    /// Address of the phone-home listener, which serves nothing but phone-home. Containers'
+    /// phone-home proxies lead here, so keep it stable across restarts; port 0 picks one.
+    pub phone_home_listen: SocketAddr,
+    /// PostgreSQL URL; unset runs a private cluster in `data_dir/postgres`.
+    #[serde(deserialize_with = "secret")]
     pub database_url: Option<SecretString>,
     /// Where Mosaic keeps its client certificate (and its own PostgreSQL cluster if it runs one).
     pub data_dir: PathBuf,
-    /// Log line format.
+    /// Log line format: `pretty` or `json`.
     pub log_format: LogFormat,
-    /// The first admin's token; random (and printed once) when not set.
+    /// The first admin's token (at least 32 characters); random, and printed once, when unset.
+    #[serde(deserialize_with = "secret")]
     pub admin_token: Option<SecretString>,
-    /// If set, LXD hosts may only be registered at IP literals inside these networks. No DNS
-    /// lookups are made then, so Mosaic never sends traffic outside them.
-    pub host_allowlist: Option<Vec<IpNet>>,
-    /// Connections in the database pool.
+    /// If set, LXD hosts may only be registered at IP literals inside these networks or through
+    /// these socket paths (comma-separated in the variable). No DNS lookups are made then, so
+    /// Mosaic never sends traffic outside them.
+    #[serde(deserialize_with = "allowlist")]
+    pub host_allowlist: Option<Vec<Allowed>>,
+    /// Connections in the database pool for requests and job writes.
     pub db_pool_size: u32,
+    /// How long a job keeps trying to record an outcome through database failures (a
+    /// PostgreSQL restart), seconds.
+    #[serde(rename = "db_retry_secs", deserialize_with = "seconds")]
+    pub db_retry_for: Duration,
     /// Seconds to wait for an LXD host before calling it offline.
-    pub lxd_probe_timeout_secs: u64,
+    #[serde(rename = "lxd_probe_timeout_secs", deserialize_with = "seconds")]
+    pub lxd_probe_timeout: Duration,
     /// Directory of PostgreSQL's `initdb` and `pg_ctl` for the embedded cluster.
     pub pg_bin_dir: Option<PathBuf>,
     /// A local LXD daemon's unix socket: registered as host `local` at start-up when it answers
     /// and no host uses it yet.
     pub local_lxd_socket: Option<PathBuf>,
-    /// The job engine and host cache.
-    pub jobs: JobSettings,
-    /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
-    pub frontend_dir: PathBuf,
-}
-
-/// How jobs run. The defaults suit production; tests shorten the intervals.
-#[derive(Debug, Clone)]
-pub struct JobSettings {
     /// Concurrent LXD calls per host, across all jobs of this server.
     pub per_host_concurrency: usize,
     /// Most instances one deploy request may create.
     pub max_instances_per_deploy: u32,
-    /// How often to look for jobs queued by other server processes.
-    pub poll_interval: Duration,
-    /// A running job whose server has not sent a heartbeat for this long is taken over.
-    pub stale_after: Duration,
-    /// Seconds a clean stop may take before the container is killed.
+    /// Most jobs this server process runs at once; more wait in the queue (or for another
+    /// server).
+    pub max_running_jobs: usize,
+    /// Most job event streams one user may have open at once.
+    pub max_event_streams_per_user: usize,
+    /// How often to look for jobs queued by other server processes, seconds.
+    #[serde(rename = "job_poll_interval_secs", deserialize_with = "seconds")]
+    pub job_poll_interval: Duration,
+    /// A running job whose server has not sent a heartbeat for this long is taken over, seconds.
+    #[serde(rename = "job_stale_after_secs", deserialize_with = "seconds")]
+    pub job_stale_after: Duration,
+    /// On shutdown, how long running job steps may take before their jobs go back to the queue
+    /// for another server, seconds.
+    #[serde(rename = "shutdown_grace_secs", deserialize_with = "seconds")]
+    pub shutdown_grace: Duration,
+    /// How long a clean stop may take before the container is killed, seconds.
+    #[serde(rename = "stop_timeout_secs", deserialize_with = "seconds")]
     pub stop_timeout: Duration,
-    /// How long to wait for cloud-init to finish when checking readiness.
+    /// How long to wait for cloud-init to finish when checking readiness, seconds.
+    #[serde(rename = "readiness_timeout_secs", deserialize_with = "seconds")]
     pub readiness_timeout: Duration,
-    /// How often the host cache polls every host.
+    /// How often the host cache polls every host, seconds.
+    #[serde(rename = "cache_interval_secs", deserialize_with = "seconds")]
     pub cache_interval: Duration,
-    /// How often to retry deleting deployments stuck on an offline host.
+    /// How often to retry deleting deployments stuck on an offline host, seconds.
+    #[serde(rename = "delete_retry_interval_secs", deserialize_with = "seconds")]
     pub delete_retry_interval: Duration,
-}
-
-impl Default for JobSettings {
-    fn default() -> Self {
-        JobSettings {
-            per_host_concurrency: 8,
-            max_instances_per_deploy: 100,
-            poll_interval: Duration::from_secs(1),
-            stale_after: Duration::from_secs(30),
-            stop_timeout: Duration::from_secs(30),
-            readiness_timeout: Duration::from_secs(300),
-            cache_interval: Duration::from_secs(5),
-            delete_retry_interval: Duration::from_secs(15),
-        }
-    }
+    /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
+    pub frontend_dir: PathBuf,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            phone_home_listen: SocketAddr::from(([127, 0, 0, 1], 8738)),
             database_url: None,
             data_dir: default_data_dir(),
             log_format: LogFormat::Pretty,
             admin_token: None,
             host_allowlist: None,
             db_pool_size: 10,
-            lxd_probe_timeout_secs: 3,
+            db_retry_for: Duration::from_secs(60),
+            lxd_probe_timeout: Duration::from_secs(3),
             pg_bin_dir: None,
             local_lxd_socket: None,
-            jobs: JobSettings::default(),
+            per_host_concurrency: 8,
+            max_instances_per_deploy: 100,
+            max_running_jobs: 8,
+            max_event_streams_per_user: 64,
+            job_poll_interval: Duration::from_secs(1),
+            job_stale_after: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(20),
+            stop_timeout: Duration::from_secs(30),
+            readiness_timeout: Duration::from_secs(300),
+            cache_interval: Duration::from_secs(5),
+            delete_retry_interval: Duration::from_secs(15),
             frontend_dir: PathBuf::from("frontend/dist"),
         }
     }
 }
 
-/// The keys a configuration file may set; all optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<String>,
-    database_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    log_format: Option<LogFormat>,
-    admin_token: Option<String>,
-    host_allowlist: Option<Vec<String>>,
-    db_pool_size: Option<u32>,
-    lxd_probe_timeout_secs: Option<u64>,
-    pg_bin_dir: Option<PathBuf>,
-    local_lxd_socket: Option<PathBuf>,
-    per_host_concurrency: Option<usize>,
-    max_instances_per_deploy: Option<u32>,
-    job_stale_after_secs: Option<u64>,
-    stop_timeout_secs: Option<u64>,
-    readiness_timeout_secs: Option<u64>,
-    cache_interval_secs: Option<u64>,
-    frontend_dir: Option<PathBuf>,
-}
-
 impl Settings {
     /// Defaults, overridden by the file named in `MOSAIC_CONFIG` (if any), then by `MOSAIC_*`
-    /// variables: `MOSAIC_LISTEN`, `MOSAIC_DATABASE_URL`, `MOSAIC_DATA_DIR`, `MOSAIC_LOG_FORMAT`,
-    /// `MOSAIC_ADMIN_TOKEN`, `MOSAIC_HOST_ALLOWLIST` (comma-separated CIDRs),
-    /// `MOSAIC_DB_POOL_SIZE`, `MOSAIC_LXD_PROBE_TIMEOUT_SECS`, `MOSAIC_PG_BIN_DIR`,
-    /// `MOSAIC_LOCAL_LXD_SOCKET`, `MOSAIC_PER_HOST_CONCURRENCY`, `MOSAIC_MAX_INSTANCES_PER_DEPLOY`,
-    /// `MOSAIC_JOB_STALE_AFTER_SECS`, `MOSAIC_STOP_TIMEOUT_SECS`, `MOSAIC_READINESS_TIMEOUT_SECS`,
-    /// `MOSAIC_CACHE_INTERVAL_SECS`, `MOSAIC_FRONTEND_DIR`.
+    /// variables naming a setting (other `MOSAIC_*` variables, e.g. the test environment's, are
+    /// not settings and are left alone).
     pub fn load() -> anyhow::Result<Self> {
-        let file = match std::env::var_os("MOSAIC_CONFIG") {
-            Some(path) => read_file(Path::new(&path))?,
-            None => FileSettings::default(),
-        };
-        let env = |key: &str| std::env::var(format!("MOSAIC_{key}")).ok();
-        let file_list = file.host_allowlist.map(|v| v.join(","));
-        Settings::default().merge(FileSettings {
-            listen: env("LISTEN").or(file.listen),
-            database_url: env("DATABASE_URL").or(file.database_url),
-            data_dir: env("DATA_DIR").map(PathBuf::from).or(file.data_dir),
-            log_format: match env("LOG_FORMAT") {
-                Some(f) => Some(parse_log_format(&f)?),
-                None => file.log_format,
-            },
-            admin_token: env("ADMIN_TOKEN").or(file.admin_token),
-            host_allowlist: env("HOST_ALLOWLIST").or(file_list).map(|s| vec![s]),
-            db_pool_size: env("DB_POOL_SIZE")
-                .map(|v| v.parse())
-                .transpose()
-                .context("MOSAIC_DB_POOL_SIZE")?
-                .or(file.db_pool_size),
-            lxd_probe_timeout_secs: env("LXD_PROBE_TIMEOUT_SECS")
-                .map(|v| v.parse())
-                .transpose()
-                .context("MOSAIC_LXD_PROBE_TIMEOUT_SECS")?
-                .or(file.lxd_probe_timeout_secs),
-            pg_bin_dir: env("PG_BIN_DIR").map(PathBuf::from).or(file.pg_bin_dir),
-            local_lxd_socket: env("LOCAL_LXD_SOCKET").map(PathBuf::from).or(file.local_lxd_socket),
-            per_host_concurrency: number(env("PER_HOST_CONCURRENCY"), "PER_HOST_CONCURRENCY")?
-                .or(file.per_host_concurrency),
-            max_instances_per_deploy: number(env("MAX_INSTANCES_PER_DEPLOY"), "MAX_INSTANCES_PER_DEPLOY")?
-                .or(file.max_instances_per_deploy),
-            job_stale_after_secs: number(env("JOB_STALE_AFTER_SECS"), "JOB_STALE_AFTER_SECS")?
-                .or(file.job_stale_after_secs),
-            stop_timeout_secs: number(env("STOP_TIMEOUT_SECS"), "STOP_TIMEOUT_SECS")?
-                .or(file.stop_timeout_secs),
-            readiness_timeout_secs: number(env("READINESS_TIMEOUT_SECS"), "READINESS_TIMEOUT_SECS")?
-                .or(file.readiness_timeout_secs),
-            cache_interval_secs: number(env("CACHE_INTERVAL_SECS"), "CACHE_INTERVAL_SECS")?
-                .or(file.cache_interval_secs),
-            frontend_dir: env("FRONTEND_DIR").map(PathBuf::from).or(file.frontend_dir),
-        })
+        let mut figment = Figment::new();
+        if let Some(path) = std::env::var_os("MOSAIC_CONFIG") {
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                bail!("MOSAIC_CONFIG names {}, which is not a file", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let keys = serde_aux::serde_introspection::serde_introspect::<Settings>();
+        let env = Env::prefixed("MOSAIC_").filter(move |key| keys.iter().any(|k| key == *k));
+        Self::extract(figment.merge(env))
     }
 
-    fn merge(mut self, f: FileSettings) -> anyhow::Result<Self> {
-        if let Some(listen) = f.listen {
-            self.listen = listen.parse().with_context(|| format!("listen={listen:?} is not an address"))?;
+    /// Settings from a TOML file alone (over the defaults).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        Self::extract(Figment::new().merge(Toml::file(path)))
+    }
+
+    fn extract(figment: Figment) -> anyhow::Result<Self> {
+        let settings: Settings = figment.extract().map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Refuses values that cannot work, rather than quietly changing them.
+    fn check(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("db_pool_size", self.db_pool_size as usize),
+            ("per_host_concurrency", self.per_host_concurrency),
+            ("max_instances_per_deploy", self.max_instances_per_deploy as usize),
+            ("max_running_jobs", self.max_running_jobs),
+            ("max_event_streams_per_user", self.max_event_streams_per_user),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                bail!("{key} must be at least 1");
+            }
         }
-        if let Some(url) = f.database_url.filter(|u| !u.is_empty()) {
-            self.database_url = Some(SecretString::from(url));
+        let durations = [
+            ("lxd_probe_timeout_secs", self.lxd_probe_timeout),
+            ("job_poll_interval_secs", self.job_poll_interval),
+            ("stop_timeout_secs", self.stop_timeout),
+            ("readiness_timeout_secs", self.readiness_timeout),
+            ("cache_interval_secs", self.cache_interval),
+            ("delete_retry_interval_secs", self.delete_retry_interval),
+        ];
+        for (key, value) in durations {
+            if value.is_zero() {
+                bail!("{key} must be more than 0");
+            }
         }
-        if let Some(dir) = f.data_dir {
-            self.data_dir = dir;
+        if self.job_stale_after < Duration::from_secs(2) {
+            bail!("job_stale_after_secs must be at least 2 (heartbeats come every quarter of it)");
         }
-        if let Some(format) = f.log_format {
-            self.log_format = format;
-        }
-        if let Some(token) = f.admin_token.filter(|t| !t.is_empty()) {
-            self.admin_token = Some(SecretString::from(token));
-        }
-        if let Some(list) = f.host_allowlist {
-            let nets = list
-                .iter()
-                .flat_map(|s| s.split(','))
-                .filter(|s| !s.trim().is_empty())
-                .map(IpNet::parse)
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            self.host_allowlist = Some(nets);
-        }
-        if let Some(n) = f.db_pool_size {
-            self.db_pool_size = n.max(1);
-        }
-        if let Some(t) = f.lxd_probe_timeout_secs {
-            self.lxd_probe_timeout_secs = t.max(1);
-        }
-        if let Some(dir) = f.pg_bin_dir {
-            self.pg_bin_dir = Some(dir);
-        }
-        if let Some(socket) = f.local_lxd_socket.filter(|p| !p.as_os_str().is_empty()) {
-            self.local_lxd_socket = Some(socket);
-        }
-        if let Some(n) = f.per_host_concurrency {
-            self.jobs.per_host_concurrency = n.max(1);
-        }
-        if let Some(n) = f.max_instances_per_deploy {
-            self.jobs.max_instances_per_deploy = n.max(1);
-        }
-        if let Some(s) = f.job_stale_after_secs {
-            self.jobs.stale_after = Duration::from_secs(s.max(2));
-        }
-        if let Some(s) = f.stop_timeout_secs {
-            self.jobs.stop_timeout = Duration::from_secs(s.max(1));
-        }
-        if let Some(s) = f.readiness_timeout_secs {
-            self.jobs.readiness_timeout = Duration::from_secs(s.max(1));
-        }
-        if let Some(s) = f.cache_interval_secs {
-            self.jobs.cache_interval = Duration::from_secs(s.max(1));
-        }
-        if let Some(dir) = f.frontend_dir {
-            self.frontend_dir = dir;
-        }
-        Ok(self)
+        Ok(())
     }
 }
 
@@ -296,64 +235,138 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
-fn number<T: std::str::FromStr>(value: Option<String>, key: &str) -> anyhow::Result<Option<T>>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    value.map(|v| v.parse::<T>()).transpose().with_context(|| format!("MOSAIC_{key} is not a number"))
+/// A value given as text, a number or a boolean, as text: figment reads `MOSAIC_X=123` as a
+/// number, and a secret that happens to be all digits is still a secret.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextLike {
+    Text(String),
+    Signed(i64),
+    Unsigned(u64),
+    Float(f64),
+    Bool(bool),
 }
 
-fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("Invalid configuration in {}", path.display()))
-}
-
-fn parse_log_format(text: &str) -> anyhow::Result<LogFormat> {
-    match text {
-        "pretty" => Ok(LogFormat::Pretty),
-        "json" => Ok(LogFormat::Json),
-        other => bail!("MOSAIC_LOG_FORMAT={other:?}: expected pretty or json"),
+impl TextLike {
+    fn into_text(self) -> String {
+        match self {
+            TextLike::Text(s) => s,
+            TextLike::Signed(n) => n.to_string(),
+            TextLike::Unsigned(n) => n.to_string(),
+            TextLike::Float(n) => n.to_string(),
+            TextLike::Bool(b) => b.to_string(),
+        }
     }
+}
+
+/// A secret; an empty one is none.
+fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+    let text = Option::<TextLike>::deserialize(d)?.map(TextLike::into_text);
+    Ok(text.filter(|t| !t.is_empty()).map(SecretString::from))
+}
+
+/// Seconds, whole or fractional.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| serde::de::Error::custom(format!("{secs} is not a duration in seconds")))
+}
+
+/// A list in the file, or one comma-separated string (a variable).
+fn allowlist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Allowed>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        List(Vec<String>),
+        Text(String),
+    }
+    let entries: Vec<String> = match Option::<Given>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Given::List(list)) => list,
+        Some(Given::Text(text)) => text.split(',').map(str::to_owned).collect(),
+    };
+    entries
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| e.parse::<Allowed>())
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("{e:#}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn write(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("mosaic-config-{name}-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     #[test]
     fn a_configuration_file_overrides_the_defaults() {
-        let path = std::env::temp_dir().join(format!("mosaic-config-{}.toml", std::process::id()));
-        std::fs::write(
-            &path,
+        let path = write(
+            "good",
             "listen = \"127.0.0.1:9090\"\ndatabase_url = \"postgres://db/mosaic\"\nlog_format = \"json\"\n\
-             host_allowlist = [\"10.0.0.0/8\", \"127.0.0.1\"]\nper_host_concurrency = 3\n",
-        )
-        .unwrap();
-        let settings = Settings::default().merge(read_file(&path).unwrap()).unwrap();
+             host_allowlist = [\"10.0.0.0/8\", \"127.0.0.1\", \"/var/lib/lxd/unix.socket\"]\n\
+             per_host_concurrency = 3\nstop_timeout_secs = 1.5\n",
+        );
+        let settings = Settings::from_file(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.listen.port(), 9090);
         assert!(settings.database_url.is_some());
         assert_eq!(settings.log_format, LogFormat::Json);
-        assert_eq!(settings.host_allowlist.unwrap().len(), 2);
-        assert_eq!(settings.jobs.per_host_concurrency, 3);
-
-        let unknown = std::env::temp_dir().join(format!("mosaic-config-bad-{}.toml", std::process::id()));
-        std::fs::write(&unknown, "lissen = \"x\"\n").unwrap();
-        let err = read_file(&unknown).unwrap_err();
-        std::fs::remove_file(&unknown).unwrap();
-        assert!(format!("{err:#}").contains("lissen"), "{err:#}");
+        let allowed = settings.host_allowlist.unwrap();
+        assert_eq!(allowed.len(), 3);
+        assert_eq!(allowed[2], Allowed::Socket("/var/lib/lxd/unix.socket".into()));
+        assert_eq!(settings.per_host_concurrency, 3);
+        assert_eq!(settings.stop_timeout, Duration::from_millis(1500));
+        assert_eq!(settings.readiness_timeout, Settings::default().readiness_timeout);
     }
 
     #[test]
-    fn networks_contain_what_they_should() {
-        let lo = IpNet::parse("127.0.0.0/8").unwrap();
-        assert!(lo.contains("127.0.0.1".parse().unwrap()));
-        assert!(lo.contains("127.255.0.9".parse().unwrap()));
-        assert!(!lo.contains("10.0.0.1".parse().unwrap()));
-        assert!(!lo.contains("::1".parse().unwrap()));
-        let one = IpNet::parse("::1").unwrap();
-        assert!(one.contains("::1".parse().unwrap()));
-        assert!(IpNet::parse("127.0.0.0/33").is_err());
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+    fn unknown_keys_and_unworkable_values_are_refused() {
+        let path = write("unknown", "lissen = \"x\"\n");
+        let err = Settings::from_file(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(format!("{err:#}").contains("lissen"), "{err:#}");
+
+        let path = write("zero", "per_host_concurrency = 0\n");
+        let err = Settings::from_file(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(format!("{err:#}").contains("per_host_concurrency"), "{err:#}");
+
+        assert!("10.0.0.0/33".parse::<Allowed>().is_err());
+        assert!("example.com".parse::<Allowed>().is_err());
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own error type")]
+    fn variables_are_layered_over_the_file_and_numbers_can_be_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("mosaic.toml", "per_host_concurrency = 3\nlisten = \"127.0.0.1:9090\"\n")?;
+            jail.set_env("MOSAIC_CONFIG", "mosaic.toml");
+            jail.set_env("MOSAIC_PER_HOST_CONCURRENCY", "5");
+            jail.set_env("MOSAIC_HOST_ALLOWLIST", "127.0.0.0/8,::1");
+            jail.set_env("MOSAIC_ADMIN_TOKEN", "12345678901234567890123456789012345");
+            jail.set_env("MOSAIC_TESTENV_FILE", "/not/a/setting");
+            let settings = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(settings.per_host_concurrency, 5);
+            assert_eq!(settings.listen.port(), 9090);
+            assert_eq!(settings.host_allowlist.map(|a| a.len()), Some(2));
+            assert!(settings.admin_token.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_readme_names_every_variable() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        for key in serde_aux::serde_introspection::serde_introspect::<Settings>() {
+            let variable = format!("MOSAIC_{}", key.to_uppercase());
+            assert!(readme.contains(&variable), "README.md does not name {variable}");
+        }
     }
 }

@@ -51,6 +51,14 @@ pub enum ApiError {
         /// Why, with LXD's own words where LXD answered.
         message: String,
     },
+    /// The caller has too many of something open at once (429).
+    #[error("{message}")]
+    TooMany {
+        /// Stable code.
+        code: &'static str,
+        /// What, and the limit.
+        message: String,
+    },
     /// A registered LXD host needed for the request does not answer (503).
     #[error("{message}")]
     Unavailable {
@@ -75,12 +83,14 @@ impl ApiError {
         ApiError::NotFound { code, message: message.into() }
     }
 
-    fn code(&self) -> &'static str {
+    /// The stable machine-readable code of the envelope.
+    pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
+            | ApiError::TooMany { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
@@ -103,6 +113,15 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<crate::db::Error> for ApiError {
+    fn from(e: crate::db::Error) -> Self {
+        match e {
+            crate::db::Error::Query(e) => e.into(),
+            other => ApiError::Unexpected(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -112,6 +131,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

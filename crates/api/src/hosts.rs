@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::Utc;
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
-use mosaic_types::hosts::HostStatus;
+use mosaic_types::hosts::{HostStatus, HostTransport};
 
 /// A cache of one `lxd::Client` per host: a client owns a connection pool and TLS session state,
 /// so reusing it saves a handshake per call.
@@ -19,10 +19,10 @@ pub struct HostClients {
 
 /// Where and how a host is reached: a client is reused only while these stay the same (the
 /// database is shared, and another server or an operator may have changed them).
-type Address = (String, Option<String>, Option<String>, Option<String>);
+type Address = (HostTransport, Option<String>, Option<String>, Option<String>);
 
 fn address(host: &Host) -> Address {
-    (host.transport.clone(), host.url.clone(), host.fingerprint.clone(), host.socket_path.clone())
+    (host.transport, host.url.clone(), host.fingerprint.clone(), host.socket_path.clone())
 }
 
 impl HostClients {
@@ -91,11 +91,10 @@ fn offline(error: String, checked_at: chrono::DateTime<Utc>) -> HostStatus {
 
 /// Converts a stored host and its status to the wire type.
 pub fn to_wire(host: Host, status: HostStatus) -> mosaic_types::hosts::Host {
-    use mosaic_types::hosts::HostTransport;
     mosaic_types::hosts::Host {
         id: host.id,
         name: host.name,
-        transport: if host.transport == "unix" { HostTransport::Unix } else { HostTransport::Https },
+        transport: host.transport,
         url: host.url,
         fingerprint: host.fingerprint,
         socket_path: host.socket_path,

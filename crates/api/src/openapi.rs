@@ -6,7 +6,7 @@
 //! regenerates it).
 
 use actix_web::App;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -66,12 +66,32 @@ pub fn document() -> Document {
 /// parsed, 413/415 where a body is read, and the opaque 500.
 fn with_error_responses(mut api: Document) -> Document {
     for item in api.paths.paths.values_mut() {
-        let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-        for op in ops.into_iter().flatten() {
+        for op in operations_mut(item) {
             add_errors(op);
         }
     }
     api
+}
+
+/// The HTTP methods the API uses, with the slot each has in a path item: the one list the
+/// document, the audit trail's operation names and the 405 fallback all read.
+fn slots(item: &PathItem) -> [(&'static str, &Option<Operation>); 5] {
+    [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+    ]
+}
+
+/// A path item's operations with their methods.
+pub fn operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Operation)> {
+    slots(item).into_iter().filter_map(|(method, op)| op.as_ref().map(|op| (method, op)))
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
 }
 
 fn add_errors(op: &mut Operation) {

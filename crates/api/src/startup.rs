@@ -10,8 +10,11 @@ use anyhow::Context;
 use diesel::Connection;
 use mosaic_db::models::tokens::{ApiToken, NewApiToken};
 use mosaic_db::models::users::{NewUser, User};
+use mosaic_types::hosts::HostTransport;
 use mosaic_types::{TokenId, UserId};
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -25,6 +28,7 @@ use crate::hosts::HostClients;
 use crate::identity;
 use crate::jobs::{JobSignals, runner};
 use crate::openapi;
+use crate::overview_memo;
 use crate::routes::{self, fallback::KnownPaths};
 use crate::state::AppState;
 
@@ -36,48 +40,59 @@ const MAX_JSON_BYTES: usize = 512 * 1024;
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    phone_home: Server,
     state: AppState,
     initial_admin_token: Option<String>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: CancellationToken,
+    jobs: TaskTracker,
     // Declared last: dropped after the server, so PostgreSQL outlives every connection.
     _postgres: Option<EmbeddedPostgres>,
 }
 
 impl Application {
     /// Connects to (or starts) PostgreSQL, migrates, creates the first admin on an empty database,
-    /// loads or generates Mosaic's LXD client certificate, and binds the listener (port 0 picks a
+    /// loads or generates Mosaic's LXD client certificate, and binds the listeners (port 0 picks a
     /// free port). The server does not run until [`Application::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let blocking = settings.clone();
-        let (postgres, pool, initial_admin_token) =
-            tokio::task::spawn_blocking(move || prepare_database(&blocking))
-                .await
-                .context("Database setup panicked")??;
+        let prepared = tokio::task::spawn_blocking(move || prepare_database(&blocking))
+            .await
+            .context("Database setup panicked")??;
         let identity = identity::load_or_create(&settings.data_dir)?;
         if let Some(socket) = &settings.local_lxd_socket {
-            register_local_lxd(&pool, socket).await;
+            register_local_lxd(&prepared.pool, socket).await;
         }
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("Failed to bind {}", settings.listen))?;
         let address = listener.local_addr().context("Failed to read the bound address")?;
+        let phone_home_listener = TcpListener::bind(settings.phone_home_listen).with_context(|| {
+            format!("Failed to bind the phone-home listener {}", settings.phone_home_listen)
+        })?;
+        let phone_home_address =
+            phone_home_listener.local_addr().context("Failed to read the phone-home address")?;
         let state = AppState {
-            pool,
+            pool: prepared.pool,
+            control_pool: prepared.control_pool,
             settings: settings.clone(),
             identity: Arc::new(identity),
             hosts: Arc::new(HostClients::default()),
-            limiter: Arc::new(lxd::HostLimiter::new(settings.jobs.per_host_concurrency)),
+            limiter: Arc::new(lxd::HostLimiter::new(settings.per_host_concurrency)),
             jobs: Arc::new(JobSignals::default()),
             cache: Arc::new(HostCache::default()),
             overview: Arc::default(),
             image_facts: Arc::default(),
+            streams: Arc::default(),
             worker: worker_name(address).into(),
-            address,
+            phone_home_address,
         };
+        let shutdown = CancellationToken::new();
+        let jobs = TaskTracker::new();
         let background = vec![
-            tokio::spawn(state.cache.clone().run(state.clone(), settings.jobs.cache_interval)),
-            tokio::spawn(runner::run(state.clone())),
+            tokio::spawn(state.cache.clone().run(state.clone(), settings.cache_interval)),
+            tokio::spawn(runner::run(state.clone(), shutdown.clone(), jobs.clone())),
         ];
         let api = openapi::document();
         let names = web::Data::new(OperationNames::from_openapi(&api));
@@ -85,29 +100,55 @@ impl Application {
         let data = web::Data::new(state.clone());
         let frontend = settings.frontend_dir.clone();
 
-        let server = HttpServer::new(move || {
-            // The docs go first: actix hands a request to the first scope whose prefix matches,
-            // and `/api` would otherwise swallow `/api/docs` and `/api/openapi.json`.
-            let (app, _) = App::new()
-                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api.clone()))
-                .service(web::redirect("/api/docs", "/api/docs/"))
-                .into_utoipa_app()
-                .service(scope("/api").configure(routes::configure))
-                .split_for_parts();
-            app.app_data(data.clone())
-                .app_data(names.clone())
-                .app_data(known.clone())
-                .app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(error::json_error))
-                .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .app_data(web::QueryConfig::default().error_handler(error::query_error))
-                .wrap(from_fn(audit::record))
-                .configure(|cfg| routes::fallback::frontend(cfg, &frontend))
-                .default_service(web::to(routes::fallback::not_found))
+        let server = HttpServer::new({
+            let data = data.clone();
+            move || {
+                // The docs go first: actix hands a request to the first scope whose prefix matches,
+                // and `/api` would otherwise swallow `/api/docs` and `/api/openapi.json`.
+                let (app, _) = App::new()
+                    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api.clone()))
+                    .service(web::redirect("/api/docs", "/api/docs/"))
+                    .into_utoipa_app()
+                    .service(scope("/api").configure(routes::configure))
+                    .split_for_parts();
+                with_error_handlers(app.app_data(data.clone()))
+                    .app_data(names.clone())
+                    .app_data(known.clone())
+                    .wrap(from_fn(overview_memo::count_writes))
+                    .wrap(from_fn(audit::record))
+                    .configure(|cfg| routes::fallback::frontend(cfg, &frontend))
+                    .default_service(web::to(routes::fallback::not_found))
+            }
         })
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)
         .context("Failed to listen")?
         .run();
-        Ok(Application { address, server, state, initial_admin_token, background, _postgres: postgres })
+        // Phone-home on a listener of its own: the containers' proxies lead here, and here is
+        // nothing but phone-home.
+        let phone_home = HttpServer::new(move || {
+            with_error_handlers(App::new().app_data(data.clone()))
+                .service(web::scope("/api").service(routes::phone_home::phone_home))
+                .default_service(web::to(routes::fallback::plain_not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .workers(1)
+        .listen(phone_home_listener)
+        .context("Failed to listen for phone-home")?
+        .run();
+        Ok(Application {
+            address,
+            server,
+            phone_home,
+            state,
+            initial_admin_token: prepared.admin_token,
+            background,
+            shutdown,
+            jobs,
+            _postgres: prepared.postgres,
+        })
     }
 
     /// The address actually bound.
@@ -130,17 +171,73 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM), then stops the embedded
-    /// PostgreSQL if Mosaic started one.
+    /// Serves until SIGTERM or SIGINT (or the server handle stops it), then shuts down in order:
+    /// no new job is claimed, running job steps get the grace period and their jobs go back to
+    /// the queue for another server, the listeners finish their requests, and the embedded
+    /// PostgreSQL (if Mosaic started one) stops last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, background, _postgres, .. } = self;
-        let result = server.await;
+        let Application { server, phone_home, background, shutdown, jobs, _postgres, .. } = self;
+        let (api, phone) = (server.handle(), phone_home.handle());
+        let phone_home = tokio::spawn(phone_home);
+        let mut server = tokio::spawn(server);
+        let result = tokio::select! {
+            result = &mut server => Some(result),
+            () = stop_signal() => None,
+        };
+        tracing::info!("stopping: no new jobs are claimed; running ones wind down");
+        shutdown.cancel();
+        jobs.close();
+        let settings_grace = jobs.wait();
+        let stopped = async {
+            // The API keeps answering (job progress, reads) while jobs wind down.
+            settings_grace.await;
+            api.stop(true).await;
+            phone.stop(true).await;
+        };
+        stopped.await;
         for task in background {
             task.abort();
         }
+        let _ = phone_home.await;
+        let result = match result {
+            Some(result) => result,
+            None => server.await,
+        };
         drop(_postgres);
-        result
+        result.map_err(std::io::Error::other)?
     }
+}
+
+/// Longest the listeners wait for open requests (event streams among them) when stopping.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
+
+/// SIGTERM or SIGINT.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop Mosaic with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// The extractor error handlers every listener uses, so bad input is answered in the envelope.
+fn with_error_handlers<T>(app: App<T>) -> App<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    app.app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(error::json_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
 }
 
 /// Registers the local LXD daemon as host `local` when its socket answers and no host uses it.
@@ -164,14 +261,14 @@ async fn register_local_lxd(pool: &mosaic_db::DbPool, socket: &std::path::Path) 
             let new = NewHost {
                 id: mosaic_types::HostId::new(),
                 name: "local",
-                transport: "unix",
+                transport: HostTransport::Unix,
                 url: None,
                 fingerprint: None,
                 socket_path: Some(&path),
             };
             Host::create(conn, &new)?;
         }
-        Ok(!known)
+        Ok::<_, crate::db::Error>(!known)
     })
     .await;
     match stored {
@@ -188,7 +285,16 @@ fn worker_name(address: SocketAddr) -> String {
     format!("{}:{}/{}", address, std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-type Prepared = (Option<EmbeddedPostgres>, mosaic_db::DbPool, Option<String>);
+/// What start-up prepares in the database before anything listens.
+struct Prepared {
+    postgres: Option<EmbeddedPostgres>,
+    pool: mosaic_db::DbPool,
+    control_pool: mosaic_db::DbPool,
+    admin_token: Option<String>,
+}
+
+/// Connections of the job runner's own pool: its claims and each running job's heartbeat.
+const CONTROL_POOL_SIZE: u32 = 2;
 
 fn prepare_database(settings: &Settings) -> anyhow::Result<Prepared> {
     let (postgres, url) = match &settings.database_url {
@@ -201,10 +307,11 @@ fn prepare_database(settings: &Settings) -> anyhow::Result<Prepared> {
         }
     };
     let pool = mosaic_db::pool(&url, settings.db_pool_size)?;
+    let control_pool = mosaic_db::pool(&url, CONTROL_POOL_SIZE)?;
     let mut conn = pool.get().context("Failed to get a database connection")?;
     mosaic_db::migrate(&mut conn)?;
-    let token = bootstrap_admin(&mut conn, settings)?;
-    Ok((postgres, pool, token))
+    let admin_token = bootstrap_admin(&mut conn, settings)?;
+    Ok(Prepared { postgres, pool, control_pool, admin_token })
 }
 
 /// On an empty database, creates the `admin` user with a token: the configured one, or a random
@@ -214,6 +321,16 @@ fn bootstrap_admin(conn: &mut diesel::PgConnection, settings: &Settings) -> anyh
         return Ok(None);
     }
     let configured = settings.admin_token.as_ref().map(|t| t.expose_secret().to_owned());
+    if let Some(token) = &configured
+        && token.chars().count() < auth::MIN_SECRET_LEN
+    {
+        anyhow::bail!(
+            "MOSAIC_ADMIN_TOKEN is {} characters long; a token must have at least {} to be a secret \
+             (leave it unset and Mosaic makes a random one)",
+            token.chars().count(),
+            auth::MIN_SECRET_LEN
+        );
+    }
     let secret = match &configured {
         Some(t) => t.clone(),
         None => auth::new_secret()?,

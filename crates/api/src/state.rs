@@ -14,8 +14,11 @@ use crate::jobs::JobSignals;
 /// Application state, cloned into each worker and job (everything inside is shared).
 #[derive(Clone)]
 pub struct AppState {
-    /// The database pool.
+    /// The database pool for requests and job writes.
     pub pool: DbPool,
+    /// A small pool of its own for the job runner's claims and heartbeats, so request traffic
+    /// can never starve them (a starved heartbeat gets a running job taken over).
+    pub control_pool: DbPool,
     /// Settings the server started with.
     pub settings: Arc<Settings>,
     /// Mosaic's LXD client certificate.
@@ -32,8 +35,11 @@ pub struct AppState {
     pub image_facts: Arc<crate::jobs::readiness::ImageFacts>,
     /// The rendered deployments overview, shared by concurrent readers.
     pub overview: Arc<crate::overview_memo::OverviewMemo>,
+    /// Open job event streams, per user.
+    pub streams: Arc<crate::routes::jobs::events::StreamCounts>,
     /// This server process's name in `jobs.claimed_by`.
     pub worker: Arc<str>,
-    /// The address the server listens on (phone-home proxies connect to its port).
-    pub address: SocketAddr,
+    /// The address the phone-home listener is bound to (containers' phone-home proxies connect
+    /// to its port).
+    pub phone_home_address: SocketAddr,
 }

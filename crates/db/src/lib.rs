@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use diesel::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod models;
@@ -17,8 +17,6 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations")
 
 /// A pool of PostgreSQL connections.
 pub type DbPool = Pool<ConnectionManager<PgConnection>>;
-/// One connection taken from the pool.
-pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// Builds a pool for `url`, checking that one connection can be made.
 pub fn pool(url: &str, max_size: u32) -> anyhow::Result<DbPool> {

@@ -4,14 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// It did what was asked.
-    Success,
-    /// It was refused or failed.
-    Failure,
+crate::stored::stored_enum! {
+    /// How an audited action ended.
+    pub enum Outcome {
+        /// It did what was asked.
+        Success = "success",
+        /// It was refused or failed.
+        Failure = "failure",
+    }
 }
 
 /// One audit entry.

@@ -49,14 +49,14 @@ pub struct DeploymentCloudConfig {
     pub latest_revision: i32,
 }
 
-/// A deployment's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeploymentStatus {
-    /// In use.
-    Active,
-    /// Being deleted; stays so while instances on an offline host remain.
-    Deleting,
+crate::stored::stored_enum! {
+    /// A deployment's status.
+    pub enum DeploymentStatus {
+        /// In use.
+        Active = "active",
+        /// Being deleted; stays so while instances on an offline host remain.
+        Deleting = "deleting",
+    }
 }
 
 /// Containers of a deployment by state.

@@ -6,14 +6,14 @@ use utoipa::ToSchema;
 
 use crate::ids::HostId;
 
-/// How Mosaic reaches a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum HostTransport {
-    /// HTTPS with Mosaic's client certificate and the server certificate pinned.
-    Https,
-    /// The local daemon's unix socket.
-    Unix,
+crate::stored::stored_enum! {
+    /// How Mosaic reaches a host.
+    pub enum HostTransport {
+        /// HTTPS with Mosaic's client certificate and the server certificate pinned.
+        Https = "https",
+        /// The local daemon's unix socket.
+        Unix = "unix",
+    }
 }
 
 /// A registered LXD host.

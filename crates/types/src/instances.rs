@@ -6,18 +6,18 @@ use utoipa::ToSchema;
 
 use crate::ids::{CloudConfigId, DeploymentId, HostId, InstanceId};
 
-/// Where an instance is in Mosaic's own bookkeeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Lifecycle {
-    /// Accepted; not created in LXD yet.
-    Pending,
-    /// Exists in LXD.
-    Created,
-    /// Creating it failed (the error says why); deleting the deployment cleans it up.
-    Failed,
-    /// Being removed.
-    Deleting,
+crate::stored::stored_enum! {
+    /// Where an instance is in Mosaic's own bookkeeping.
+    pub enum Lifecycle {
+        /// Accepted; not created in LXD yet.
+        Pending = "pending",
+        /// Exists in LXD.
+        Created = "created",
+        /// Creating it failed (the error says why); deleting the deployment cleans it up.
+        Failed = "failed",
+        /// Being removed.
+        Deleting = "deleting",
+    }
 }
 
 /// What LXD last said about the container.
@@ -38,18 +38,18 @@ pub enum InstanceStatus {
     Unknown,
 }
 
-/// Did the cloud-config apply?
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Readiness {
-    /// Not known yet (not started, or cloud-init still running).
-    Pending,
-    /// cloud-init finished without errors, or the instance phoned home.
-    Ready,
-    /// cloud-init reported errors (see the detail).
-    Failed,
-    /// The image has no cloud-init, so it cannot be told.
-    Unknown,
+crate::stored::stored_enum! {
+    /// Did the cloud-config apply?
+    pub enum Readiness {
+        /// Not known yet (not started, or cloud-init still running).
+        Pending = "pending",
+        /// cloud-init finished without errors, or the instance phoned home.
+        Ready = "ready",
+        /// cloud-init reported errors (see the detail).
+        Failed = "failed",
+        /// The image has no cloud-init, so it cannot be told.
+        Unknown = "unknown",
+    }
 }
 
 /// One container of a deployment.

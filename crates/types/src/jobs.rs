@@ -6,75 +6,62 @@ use utoipa::ToSchema;
 
 use crate::ids::{DeploymentId, HostId, InstanceId, JobId};
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Create new instances.
-    Deploy,
-    /// Start every instance.
-    Start,
-    /// Stop every instance.
-    Stop,
-    /// Stop and delete every instance, then the deployment.
-    Delete,
-    /// Stop and delete chosen instances (scale down).
-    Remove,
-}
-
-impl JobKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Deploy => "deploy",
-            JobKind::Start => "start",
-            JobKind::Stop => "stop",
-            JobKind::Delete => "delete",
-            JobKind::Remove => "remove",
-        }
-    }
-
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "deploy" => JobKind::Deploy,
-            "start" => JobKind::Start,
-            "stop" => JobKind::Stop,
-            "delete" => JobKind::Delete,
-            "remove" => JobKind::Remove,
-            _ => return None,
-        })
+crate::stored::stored_enum! {
+    /// What a job does.
+    pub enum JobKind {
+        /// Create new instances.
+        Deploy = "deploy",
+        /// Start every instance.
+        Start = "start",
+        /// Stop every instance.
+        Stop = "stop",
+        /// Stop and delete every instance, then the deployment.
+        Delete = "delete",
+        /// Stop and delete chosen instances (scale down).
+        Remove = "remove",
     }
 }
 
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Waiting for a server to claim it.
-    Queued,
-    /// Being worked on.
-    Running,
-    /// Every instance succeeded.
-    Succeeded,
-    /// At least one instance failed (each item says why).
-    Failed,
+crate::stored::stored_enum! {
+    /// Where a job is.
+    pub enum JobState {
+        /// Waiting for a server to claim it.
+        Queued = "queued",
+        /// Being worked on.
+        Running = "running",
+        /// Every instance succeeded.
+        Succeeded = "succeeded",
+        /// At least one instance failed (each item says why), or the job failed as a whole.
+        Failed = "failed",
+    }
 }
 
 impl JobState {
-    /// Parses the stored spelling.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "succeeded" => JobState::Succeeded,
-            _ => JobState::Failed,
-        }
-    }
-
     /// Whether the job has ended.
     pub fn is_finished(self) -> bool {
         matches!(self, JobState::Succeeded | JobState::Failed)
+    }
+}
+
+crate::stored::stored_enum! {
+    /// Where one instance is within a job.
+    pub enum JobStep {
+        /// Not started yet.
+        Queued = "queued",
+        /// LXD is creating the container.
+        Creating = "creating",
+        /// LXD is starting it.
+        Starting = "starting",
+        /// Waiting for cloud-init's verdict.
+        Checking = "checking",
+        /// LXD is stopping it.
+        Stopping = "stopping",
+        /// LXD is deleting it.
+        Deleting = "deleting",
+        /// Finished without error.
+        Done = "done",
+        /// Finished with an error (the item says why).
+        Failed = "failed",
     }
 }
 
@@ -122,8 +109,8 @@ pub struct JobItem {
     pub host_id: HostId,
     /// The host's name.
     pub host_name: String,
-    /// Its current step: `queued`, `creating`, `starting`, `checking`, `stopping`, `deleting`, `done`, `failed`.
-    pub step: String,
+    /// Its current step.
+    pub step: JobStep,
     /// Whether it is finished.
     pub finished: bool,
     /// Why it failed, in LXD's words where LXD said.
@@ -138,14 +125,18 @@ pub enum JobEventKind {
     Progress,
     /// The job ended; the stream ends after this event.
     Finished,
+    /// The server could not read the job; `data` is the error envelope
+    /// (`{"error": {"code", "message"}}`) and the stream ends after this event.
+    Error,
 }
 
 /// One server-sent event of `GET /api/v1/jobs/{id}/events`, as OpenAPI describes an event
 /// stream: by its events' fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JobEvent {
-    /// `progress` while the job runs, then one `finished`.
+    /// `progress` while the job runs, then one `finished` (or one `error`).
     pub event: JobEventKind,
-    /// The whole job, as `GET /api/v1/jobs/{id}` returns it, as JSON text.
+    /// For `progress` and `finished`, the whole job as `GET /api/v1/jobs/{id}` returns it; for
+    /// `error`, the error envelope; as JSON text.
     pub data: String,
 }

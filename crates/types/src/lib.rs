@@ -4,6 +4,8 @@
 //! type derives `utoipa::ToSchema`, which is how the OpenAPI document describes them. Request
 //! bodies refuse unknown fields: a misspelt field is an error, not silently ignored.
 
+pub mod stored;
+
 pub mod audit;
 pub mod cloud_configs;
 pub mod deployments;
@@ -19,3 +21,4 @@ pub mod validate;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use ids::{CloudConfigId, DeploymentId, HostId, InstanceId, JobId, TokenId, UserId};
+pub use stored::UnknownValue;

@@ -40,7 +40,7 @@ pub fn job_progress(props: &Props) -> Html {
             <ul class="items">
                 { for job.items.iter().map(|i| html! {
                     <li class={classes!(i.error.is_some().then_some("bad"))}>
-                        <code>{ &i.instance_name }</code>{ " on " }{ &i.host_name }{ ": " }<span class="step">{ &i.step }</span>
+                        <code>{ &i.instance_name }</code>{ " on " }{ &i.host_name }{ ": " }<span class="step">{ i.step.as_str() }</span>
                         if let Some(e) = &i.error { <div class="detail">{ e }</div> }
                     </li>
                 }) }

@@ -2,27 +2,35 @@
 //!
 //! A request that starts work writes the job and one item per instance in the same transaction as
 //! any instance rows, answers `202 Accepted`, and wakes the runner. Any server process sharing the
-//! database may claim the job (`FOR UPDATE SKIP LOCKED`), exactly one does, and it keeps a
-//! heartbeat; if the heartbeat stops (the process died), another claims the job and finishes it.
+//! database may claim the job (`FOR UPDATE SKIP LOCKED`), exactly one does, and it holds the claim
+//! (worker and attempt, see [`claim`]) with a heartbeat; if the heartbeat stops (the process died),
+//! another claims the job and finishes it, and the first one's writes are refused from then on.
 //! Every step is idempotent — it looks at what LXD has before acting — so finishing a job that
 //! was half done is the same as running it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use diesel::PgConnection;
 use mosaic_db::models::deployments::Deployment;
 use mosaic_db::models::hosts::Host;
 use mosaic_db::models::jobs::{Job as JobRow, JobItem as ItemRow, NewJob};
-use mosaic_types::jobs::{Job, JobItem, JobKind, JobState};
+use mosaic_types::jobs::{Job, JobItem, JobKind, JobState, JobStep};
 use mosaic_types::{HostId, InstanceId, JobId};
 use tokio::sync::{Notify, broadcast};
 
+use crate::db::QueryResultExt;
 use crate::error::ApiError;
 
+pub mod claim;
+mod error;
 pub mod readiness;
 pub mod run;
 pub mod runner;
 pub mod steps;
 pub mod userdata;
+
+pub use error::Error;
 
 /// Signals between requests, the runner and event streams of one server process.
 #[derive(Debug)]
@@ -31,19 +39,31 @@ pub struct JobSignals {
     pub wake: Notify,
     /// Announces that a job changed (event streams listen).
     pub progress: broadcast::Sender<JobId>,
+    /// Counts changes, so readers can tell whether anything changed since they last looked.
+    generation: AtomicU64,
 }
 
 impl Default for JobSignals {
     fn default() -> Self {
-        JobSignals { wake: Notify::new(), progress: broadcast::channel(1024).0 }
+        JobSignals {
+            wake: Notify::new(),
+            progress: broadcast::channel(1024).0,
+            generation: AtomicU64::new(0),
+        }
     }
 }
 
 impl JobSignals {
     /// Tells listeners that a job changed.
     pub fn changed(&self, id: JobId) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         // Nobody listening is fine.
         let _ = self.progress.send(id);
+    }
+
+    /// How many changes have been announced.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 }
 
@@ -80,7 +100,7 @@ pub fn enqueue(
     then_start: bool,
 ) -> Result<JobRow, ApiError> {
     if let Some(active) = JobRow::active_for(conn, deployment.id)? {
-        return Err(busy(deployment, &active));
+        return Err(busy(&deployment.name, Some(&active)));
     }
     let id = JobId::new();
     let items: Vec<ItemRow> = targets
@@ -91,7 +111,7 @@ pub fn enqueue(
             instance_name: t.name.clone(),
             host_id: t.host_id,
             host_name: t.host_name.clone(),
-            step: "queued".into(),
+            step: JobStep::Queued,
             finished: false,
             error: None,
             updated_at: Utc::now(),
@@ -101,32 +121,27 @@ pub fn enqueue(
         id,
         deployment_id: deployment.id,
         deployment_name: &deployment.name,
-        kind: kind.as_str(),
-        state: "queued",
+        kind,
+        state: JobState::Queued,
         then_start,
         total: i32::try_from(items.len()).unwrap_or(i32::MAX),
         created_by,
     };
-    JobRow::create(conn, &new, &items).map_err(|e| match e {
-        // Another request queued one between the check and the insert.
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::Conflict {
-                code: "job_in_progress",
-                message: format!("deployment {} already has a job in progress", deployment.name),
-            }
-        }
-        other => other.into(),
-    })
+    // Another request may queue one between the check and the insert: the partial unique index
+    // refuses the second.
+    JobRow::create(conn, &new, &items)
+        .or_conflict("job_in_progress", || busy(&deployment.name, None).to_string())
 }
 
-fn busy(deployment: &Deployment, active: &JobRow) -> ApiError {
-    ApiError::Conflict {
-        code: "job_in_progress",
-        message: format!(
-            "deployment {} already has a {} job in progress ({}); wait for it to finish",
-            deployment.name, active.kind, active.id
+fn busy(deployment: &str, active: Option<&JobRow>) -> ApiError {
+    let message = match active {
+        Some(active) => format!(
+            "deployment {deployment} already has a {} job in progress ({}); wait for it to finish",
+            active.kind, active.id
         ),
-    }
+        None => format!("deployment {deployment} already has a job in progress"),
+    };
+    ApiError::Conflict { code: "job_in_progress", message }
 }
 
 /// A job in wire form.
@@ -135,8 +150,8 @@ pub fn to_wire(job: JobRow, items: Vec<ItemRow>) -> Job {
         id: job.id,
         deployment_id: job.deployment_id,
         deployment_name: job.deployment_name,
-        kind: JobKind::parse(&job.kind).unwrap_or(JobKind::Deploy),
-        state: JobState::parse(&job.state),
+        kind: job.kind,
+        state: job.state,
         total: job.total,
         done: job.done,
         failed: job.failed,
@@ -162,8 +177,7 @@ pub fn to_wire(job: JobRow, items: Vec<ItemRow>) -> Job {
 
 /// Loads a job with its items, or 404.
 pub fn load(conn: &mut PgConnection, id: JobId) -> Result<Job, ApiError> {
-    let job = JobRow::find(conn, id)?
-        .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job with id {id}")))?;
+    let job = JobRow::find(conn, id).or_not_found("job_not_found", || format!("no job with id {id}"))?;
     let items = JobRow::items(conn, id)?;
     Ok(to_wire(job, items))
 }

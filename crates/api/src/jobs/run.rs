@@ -1,20 +1,23 @@
 //! Running one claimed job: every item through its steps, fanned out over the hosts.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mosaic_db::models::cloud_configs::Revision;
 use mosaic_db::models::deployments::Deployment;
 use mosaic_db::models::hosts::Host;
 use mosaic_db::models::instances::Instance;
-use mosaic_db::models::jobs::{Job, JobItem};
-use mosaic_types::jobs::JobKind;
-use mosaic_types::{CloudConfigId, HostId, InstanceId, JobId};
+use mosaic_db::models::jobs::{Claim, Hold, Job, JobItem};
+use mosaic_types::instances::Readiness;
+use mosaic_types::jobs::{JobKind, JobStep};
+use mosaic_types::{CloudConfigId, HostId, InstanceId};
+use tokio_util::sync::CancellationToken;
 
-use super::steps;
+use super::claim::Held;
+use super::readiness::{JobImageFacts, Verdict};
+use super::{Error, steps};
 use crate::cache::{Change, Known};
 use crate::db;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Everything a job's items need, loaded once.
@@ -25,6 +28,8 @@ pub struct JobContext {
     pub job: Job,
     /// What it does.
     pub kind: JobKind,
+    /// This process's claim on the job: every write goes through it.
+    pub held: Arc<Held>,
     /// Instances by ID (absent: already deleted).
     pub instances: HashMap<InstanceId, Instance>,
     /// Hosts by ID.
@@ -33,21 +38,24 @@ pub struct JobContext {
     pub revisions: HashMap<(CloudConfigId, i32), Revision>,
     /// The images of each host the job touches, listed once, when first needed.
     pub images: HashMap<HostId, tokio::sync::OnceCell<Vec<lxd::Image>>>,
+    /// What this job learnt about images (see [`super::readiness::ImageFacts`]).
+    pub image_facts: JobImageFacts,
     /// Steps recorded and not yet written.
-    pub steps: PendingSteps,
+    steps: PendingSteps,
 }
 
 impl JobContext {
     /// The LXD client of a host.
-    pub fn client(&self, host: HostId) -> Result<lxd::Client, String> {
-        let host = self.hosts.get(&host).ok_or("the host is no longer registered")?;
-        self.state.hosts.get(host, &self.state.identity).map_err(|e| format!("{e:#}"))
+    pub fn client(&self, host: HostId) -> Result<lxd::Client, Error> {
+        let host =
+            self.hosts.get(&host).ok_or_else(|| Error::Gone("the host is no longer registered".into()))?;
+        self.state.hosts.get(host, &self.state.identity).map_err(|e| Error::Refused(format!("{e:#}")))
     }
 
     /// The fingerprint of the image `reference` (an alias or a fingerprint prefix) names on a host,
     /// from one list call per job and host; `None` if the host cannot tell.
     pub async fn fingerprint(&self, host: HostId, reference: &str) -> Option<String> {
-        let list = || async { self.client(host)?.images().await.map_err(|e| e.to_string()) };
+        let list = || async { Ok::<_, Error>(self.client(host)?.images().await?) };
         let images = self.images.get(&host)?.get_or_try_init(list).await.ok()?;
         images.iter().find(|i| i.matches(reference)).map(|i| i.fingerprint.clone())
     }
@@ -55,48 +63,41 @@ impl JobContext {
     /// Records an item's step for people watching. It is not written here: the job's step writer
     /// writes every step recorded since its last write in one statement, so a job's dozens of
     /// steps cost a handful of writes, and the work never waits for them.
-    pub fn step(&self, instance: InstanceId, step: &'static str) {
+    pub fn step(&self, instance: InstanceId, step: JobStep) {
         self.steps.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(instance, step);
         self.steps.wake.notify_one();
     }
 
     /// Records an item's outcome (it finished, with an error or not) and, for a started
-    /// instance, cloud-init's verdict, in one transaction; then tells event streams.
+    /// instance, cloud-init's verdict, in one transaction; then tells event streams. A verdict
+    /// of `pending` is not written (a phone-home may have marked the instance ready meanwhile).
     async fn record(
         &self,
         instance: InstanceId,
-        step: &str,
-        error: Option<String>,
-        verdict: Option<steps::Verdict>,
-    ) {
+        outcome: Result<Option<Verdict>, Error>,
+    ) -> Result<(), Error> {
         let job = self.job.id;
-        let step = step.to_owned();
-        // An outcome must not be lost to a passing failure (a dropped connection, a lock
-        // conflict PostgreSQL resolved by aborting this transaction): try it a few times.
-        for attempt in 1..=3 {
-            let (step, error, verdict) = (step.clone(), error.clone(), verdict.clone());
-            let written = db::progress(&self.state.pool, move |conn| {
-                // A phone-home may have marked it ready meanwhile; "pending" must not undo that.
-                if let Some((readiness, detail)) = verdict.filter(|(r, _)| *r != "pending") {
-                    Instance::set_readiness(conn, instance, readiness, detail.as_deref())?;
+        let (step, error, verdict) = match outcome {
+            Ok(verdict) => (JobStep::Done, None, verdict.filter(|(r, _)| *r != Readiness::Pending)),
+            Err(e) => (JobStep::Failed, Some(e.to_string()), None),
+        };
+        self.held
+            .write(Hold::Exclusive, move |conn| {
+                if let Some((readiness, detail)) = &verdict {
+                    Instance::set_readiness(conn, instance, *readiness, detail.as_deref())?;
                 }
-                Ok(Job::finish_item(conn, job, instance, &step, error.as_deref())?)
+                Job::finish_item(conn, job, instance, step, error.as_deref())
             })
-            .await;
-            match written {
-                Ok(()) => break,
-                Err(e) => tracing::error!(error = ?e, %job, attempt, "cannot record an item's outcome"),
-            }
-        }
-        self.state.overview.invalidate();
+            .await?;
         self.state.jobs.changed(job);
+        Ok(())
     }
 }
 
 /// Steps recorded and not yet written (see [`JobContext::step`]).
 #[derive(Debug, Default)]
-pub struct PendingSteps {
-    pending: std::sync::Mutex<HashMap<InstanceId, &'static str>>,
+struct PendingSteps {
+    pending: Mutex<HashMap<InstanceId, JobStep>>,
     wake: tokio::sync::Notify,
 }
 
@@ -105,66 +106,100 @@ pub struct PendingSteps {
 async fn write_steps(ctx: Arc<JobContext>) {
     loop {
         ctx.steps.wake.notified().await;
-        let batch: Vec<(InstanceId, &'static str)> =
+        let batch: Vec<(InstanceId, JobStep)> =
             std::mem::take(&mut *ctx.steps.pending.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_iter()
                 .collect();
         if batch.is_empty() {
             continue;
         }
-        let job = ctx.job.id;
-        let written =
-            db::progress(&ctx.state.pool, move |conn| Ok(Job::update_steps(conn, job, &batch)?)).await;
+        let claim = ctx.held.claim.clone();
+        let written: Result<(), db::Error> =
+            db::progress(&ctx.state.pool, move |conn| Ok(claim.update_steps(conn, &batch)?)).await;
         match written {
-            Ok(()) => {
-                ctx.state.overview.invalidate();
-                ctx.state.jobs.changed(job);
-            }
-            Err(e) => tracing::warn!(error = ?e, %job, "cannot record job steps"),
+            Ok(()) => ctx.state.jobs.changed(ctx.job.id),
+            Err(e) => tracing::warn!(error = %e, job = %ctx.job.id, "cannot record job steps"),
         }
     }
 }
 
-/// Runs a claimed job to its end, with a heartbeat while it runs.
-pub async fn execute(state: AppState, id: JobId) {
-    let heartbeat = tokio::spawn(beat(state.clone(), id));
-    let outcome = run(&state, id).await;
+/// How a job's run ended.
+enum Ended {
+    /// Its work is done (items may have failed); `error` is a whole-job failure.
+    Done { error: Option<String> },
+    /// Another process holds the job now: nothing more is written.
+    Lost,
+    /// This process is shutting down and the grace period ran out: the job goes back to the queue.
+    Interrupted,
+}
+
+/// Runs a claimed job to its end, with a heartbeat while it runs; `shutdown` is this server
+/// stopping: no item starts after it, and those running get the configured grace period.
+#[tracing::instrument(skip_all, fields(job = %claim.job, attempt = claim.attempt))]
+pub async fn execute(state: AppState, claim: Claim, shutdown: CancellationToken) {
+    let id = claim.job;
+    let held = Arc::new(Held::new(&state, claim));
+    let heartbeat = tokio::spawn(held.clone().beat(state.settings.job_stale_after / 4));
+    let ended = run(&state, &held, &shutdown).await;
     heartbeat.abort();
-    let error = outcome.err().map(|e| {
-        tracing::error!(job = %id, error = ?e, "job failed as a whole");
-        match e {
-            ApiError::Unexpected(_) => "internal error (logged)".to_owned(),
-            other => other.to_string(),
+    let settled = match ended {
+        Ended::Done { error } => held.settle(move |claim, conn| claim.finish(conn, error.as_deref())).await,
+        Ended::Interrupted => {
+            tracing::info!(job = %id, "shutting down: giving the job back to the queue");
+            held.settle(|claim, conn| claim.release(conn)).await
         }
-    });
-    let finished = db::run(&state.pool, move |conn| Ok(Job::finish(conn, id, error.as_deref())?)).await;
-    if let Err(e) = finished {
-        tracing::error!(job = %id, error = ?e, "cannot record the end of a job");
+        Ended::Lost => Ok(false),
+    };
+    match settled {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(job = %id, "the job was taken over by another server; this one stopped"),
+        Err(e) => tracing::error!(job = %id, error = %e, "cannot record the end of a job"),
     }
-    state.overview.invalidate();
     state.jobs.changed(id);
 }
 
-/// Keeps the job's heartbeat fresh; a server that dies stops beating and the job is taken over.
-async fn beat(state: AppState, id: JobId) {
-    let every = state.settings.jobs.stale_after / 4;
-    loop {
-        tokio::time::sleep(every).await;
-        let worker = state.worker.clone();
-        match db::run(&state.pool, move |conn| Ok(Job::heartbeat(conn, id, &worker)?)).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(job = %id, "another server took this job over");
-                return;
-            }
-            Err(e) => tracing::warn!(job = %id, error = ?e, "heartbeat failed"),
+async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -> Ended {
+    let ctx = match load(state, held.clone()).await {
+        Ok(ctx) => Arc::new(ctx),
+        Err(e) => {
+            tracing::error!(job = %held.claim.job, error = %e, "cannot load a claimed job");
+            return Ended::Done { error: Some(format!("cannot load the job: {e}")) };
         }
+    };
+    let step_writer = tokio::spawn(write_steps(ctx.clone()));
+    let work = work(state, &ctx, shutdown);
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(state.settings.shutdown_grace).await;
+    };
+    let outcome = tokio::select! {
+        outcome = work => outcome,
+        () = held.lost().cancelled() => Err(Error::ClaimLost),
+        () = grace => Ok(None),
+    };
+    step_writer.abort();
+    match outcome {
+        Err(Error::ClaimLost) => Ended::Lost,
+        // The work was cut short by a shutdown; what finished is recorded, the rest re-runs.
+        Ok(None) => Ended::Interrupted,
+        Ok(Some(_)) if shutdown.is_cancelled() => Ended::Interrupted,
+        Ok(Some(outcomes)) => {
+            show_outcomes(state, &ctx, &outcomes).await;
+            let error = match ctx.kind {
+                JobKind::Delete => finish_deletion(state, &ctx.job).await.err().map(|e| e.to_string()),
+                _ => None,
+            };
+            Ended::Done { error }
+        }
+        Err(e) => Ended::Done { error: Some(e.to_string()) },
     }
 }
 
-async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
-    let (job, items, context) = db::run(&state.pool, move |conn| {
-        let job = Job::find(conn, id)?.ok_or_else(|| anyhow::anyhow!("claimed job {id} vanished"))?;
+/// Loads what the job's items need.
+async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
+    let id = held.claim.job;
+    let (job, items, instances, hosts, revisions) = db::run(&state.pool, move |conn| {
+        let job = Job::find(conn, id)?;
         let items = Job::items(conn, id)?;
         let ids: Vec<InstanceId> = items.iter().map(|i| i.instance_id).collect();
         let instances: Vec<Instance> = match job.deployment_id {
@@ -181,87 +216,99 @@ async fn run(state: &AppState, id: JobId) -> Result<(), ApiError> {
             }
         }
         let hosts = Host::all(conn)?;
-        Ok((job, items, (instances, hosts, revisions)))
+        Ok::<_, Error>((job, items, instances, hosts, revisions))
     })
     .await?;
-    let kind = JobKind::parse(&job.kind).ok_or_else(|| anyhow::anyhow!("unknown job kind {}", job.kind))?;
-    let (instances, hosts, revisions) = context;
-    let touched: Vec<Host> =
-        hosts.iter().filter(|h| items.iter().any(|i| i.host_id == h.id)).cloned().collect();
-    let ctx = Arc::new(JobContext {
+    let touched: Vec<HostId> =
+        hosts.iter().filter(|h| items.iter().any(|i| i.host_id == h.id)).map(|h| h.id).collect();
+    Ok(JobContext {
         state: state.clone(),
-        kind,
+        kind: job.kind,
+        held,
         instances: instances.into_iter().map(|i| (i.id, i)).collect(),
         hosts: hosts.into_iter().map(|h| (h.id, h)).collect(),
         revisions,
-        images: touched.iter().map(|h| (h.id, tokio::sync::OnceCell::new())).collect(),
+        images: touched.iter().map(|h| (*h, tokio::sync::OnceCell::new())).collect(),
+        image_facts: JobImageFacts::default(),
         steps: PendingSteps::default(),
         job,
-    });
-    let step_writer = tokio::spawn(write_steps(ctx.clone()));
+    })
+}
 
+/// What the job did to each item it worked on: the item, and whether its LXD change was made.
+type Outcomes = Vec<(JobItem, bool)>;
+
+/// Works every unfinished item. LXD changes run under the per-host bound; a readiness check
+/// (waiting on the guest, which costs LXD nothing) runs after, outside it, so it never holds back
+/// other instances' changes. `None` when shutdown stopped it before all items were worked.
+async fn work(
+    state: &AppState,
+    ctx: &Arc<JobContext>,
+    shutdown: &CancellationToken,
+) -> Result<Option<Outcomes>, Error> {
+    let id = ctx.job.id;
+    let items = db::run(&state.pool, move |conn| Ok::<_, Error>(Job::items(conn, id)?)).await?;
     let total = items.len();
     let pending: Vec<JobItem> = items.into_iter().filter(|i| !i.finished).collect();
     // A job taken over from a server that died: what that server did is known only to LXD.
-    let resumed = pending.len() < total;
-    let work = pending.into_iter().map(|item| (item.host_id, item));
-    // LXD changes run under the per-host bound; a readiness check (waiting on the guest, which costs
-    // LXD nothing) runs after, outside it, so it never holds back other instances' changes.
-    let checks = std::sync::Mutex::new(Vec::new());
-    let outcomes = state
+    let resumed = pending.len() < total || ctx.held.claim.attempt > 1;
+    let checks = Mutex::new(tokio::task::JoinSet::new());
+    let results = state
         .limiter
-        .run(work, |item| {
+        .run(pending.into_iter().map(|item| (item.host_id, item)), |item| {
             let ctx = ctx.clone();
             let checks = &checks;
             async move {
+                if shutdown.is_cancelled() {
+                    return Ok(None);
+                }
                 let outcome = steps::run_item(&ctx, &item).await;
                 let changed = outcome.is_ok();
                 match outcome {
-                    Ok(steps::Then::Done) => ctx.record(item.instance_id, "done", None, None).await,
+                    Ok(steps::Then::Done) => ctx.record(item.instance_id, Ok(None)).await?,
                     Ok(steps::Then::CheckReadiness { image }) => {
-                        let ctx = ctx.clone();
-                        let item = item.clone();
-                        let check = tokio::spawn(async move {
-                            match steps::check_readiness(&ctx, &item, image).await {
-                                Ok(verdict) => {
-                                    ctx.record(item.instance_id, "done", None, Some(verdict)).await;
-                                }
-                                Err(e) => ctx.record(item.instance_id, "failed", Some(e), None).await,
-                            }
+                        let (ctx, item) = (ctx.clone(), item.clone());
+                        checks.lock().unwrap_or_else(|e| e.into_inner()).spawn(async move {
+                            let verdict = steps::check_readiness(&ctx, &item, image).await;
+                            ctx.record(item.instance_id, verdict.map(Some)).await
                         });
-                        checks.lock().unwrap_or_else(|e| e.into_inner()).push(check);
                     }
-                    Err(e) => ctx.record(item.instance_id, "failed", Some(e), None).await,
+                    Err(Error::ClaimLost) => return Err(Error::ClaimLost),
+                    Err(e) => ctx.record(item.instance_id, Err(e)).await?,
                 }
-                (item, changed)
+                Ok(Some((item, changed)))
             }
         })
         .await;
-    let checks = std::mem::take(&mut *checks.lock().unwrap_or_else(|e| e.into_inner()));
-    for check in checks {
-        if let Err(e) = check.await {
-            tracing::error!(error = %e, "a readiness check panicked");
+    let mut checks = std::mem::take(&mut *checks.lock().unwrap_or_else(|e| e.into_inner()));
+    while let Some(check) = checks.join_next().await {
+        match check {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(e) => tracing::error!(error = %e, "a readiness check panicked"),
         }
     }
-    step_writer.abort();
-    show_outcomes(state, &ctx, &touched, &outcomes, resumed).await;
-    if matches!(kind, JobKind::Delete) {
-        finish_deletion(state, &ctx.job).await?;
+    let mut outcomes = Vec::with_capacity(results.len());
+    for result in results {
+        match result? {
+            Some(outcome) => outcomes.push(outcome),
+            None => return Ok(None),
+        }
     }
-    Ok(())
+    if resumed {
+        // Re-list every host the job touched before it reports finished.
+        let touched: Vec<Host> =
+            ctx.hosts.values().filter(|h| ctx.images.contains_key(&h.id)).cloned().collect();
+        state.cache.refresh(state, &touched).await;
+    }
+    Ok(Some(outcomes))
 }
 
 /// Makes what the job did show in the overview by the time the job reports finished. Where every
 /// item succeeded, the job knows the outcome and patches the host cache without asking LXD; a host
 /// with a failed item (perhaps it went away) or nothing to patch is re-listed now. The background
-/// poller is woken for memory and addresses. A resumed job re-lists every host it touched.
-async fn show_outcomes(
-    state: &AppState,
-    ctx: &JobContext,
-    touched: &[Host],
-    outcomes: &[(JobItem, bool)],
-    resumed: bool,
-) {
+/// poller is woken for memory and addresses.
+async fn show_outcomes(state: &AppState, ctx: &JobContext, outcomes: &[(JobItem, bool)]) {
     let now = match ctx.kind {
         JobKind::Deploy if !ctx.job.then_start => Some(lxd::StatusCode::STOPPED),
         JobKind::Deploy | JobKind::Start => Some(lxd::StatusCode::RUNNING),
@@ -290,17 +337,15 @@ async fn show_outcomes(
             uncertain.push(host);
         }
     }
-    let relist: Vec<Host> =
-        touched.iter().filter(|h| resumed || uncertain.contains(&h.id)).cloned().collect();
+    let relist: Vec<Host> = ctx.hosts.values().filter(|h| uncertain.contains(&h.id)).cloned().collect();
     if !relist.is_empty() {
         state.cache.refresh(state, &relist).await;
     }
-    state.overview.invalidate();
     state.cache.poke();
 }
 
 /// Deletes the deployment once none of its instances remain; otherwise it stays `deleting`.
-async fn finish_deletion(state: &AppState, job: &Job) -> Result<(), ApiError> {
+async fn finish_deletion(state: &AppState, job: &Job) -> Result<(), Error> {
     let Some(id) = job.deployment_id else { return Ok(()) };
     db::transaction(&state.pool, move |conn| {
         if Instance::count_for(conn, id)? == 0 {

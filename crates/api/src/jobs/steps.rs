@@ -6,20 +6,18 @@ use std::time::Duration;
 
 use lxd::{InstanceName, InstanceSource, InstancesPost, StatusCode};
 use mosaic_db::models::instances::Instance;
-use mosaic_db::models::jobs::JobItem;
-use mosaic_types::jobs::JobKind;
+use mosaic_db::models::jobs::{Hold, JobItem};
+use mosaic_types::instances::{Lifecycle, Readiness};
+use mosaic_types::jobs::{JobKind, JobStep};
 
-use super::readiness;
+use super::Error;
+use super::readiness::{self, Verdict};
 use super::run::JobContext;
 use super::userdata;
-use crate::cache::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
-use crate::db;
+use crate::labels::{BASE_IMAGE_KEY, DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
 
 /// The port the phone-home proxy listens on inside a container (its own loopback).
 pub const PHONE_HOME_PORT: u16 = 8737;
-
-/// The LXD key naming the fingerprint of the image an instance was created from.
-const BASE_IMAGE_KEY: &str = "volatile.base_image";
 
 /// How long to wait for LXD to create, start or delete one container.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(300);
@@ -47,16 +45,17 @@ enum Created {
 
 /// Makes the job's LXD changes to one instance (under the per-host bound); the error is the
 /// item's, in LXD's words where LXD spoke.
-pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, String> {
+#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
     let Some(row) = ctx.instances.get(&item.instance_id) else {
         // Already removed (a retried delete); nothing left to do.
         return if matches!(ctx.kind, JobKind::Delete | JobKind::Remove) {
             Ok(Then::Done)
         } else {
-            Err("the instance no longer exists".into())
+            Err(Error::Gone("the instance no longer exists".into()))
         };
     };
-    let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
+    let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
     match ctx.kind {
         JobKind::Deploy => {
@@ -69,48 +68,42 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, String> 
     }
 }
 
-/// Cloud-init's verdict on an instance: `(readiness, detail)`.
-pub type Verdict = (&'static str, Option<String>);
+fn instance_name(row: &Instance) -> Result<InstanceName, Error> {
+    InstanceName::parse(&row.name).map_err(|e| Error::Refused(e.to_string()))
+}
 
 /// Waits for cloud-init's verdict on an instance (the caller records it with the item's outcome).
+#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
 pub async fn check_readiness(
     ctx: &JobContext,
     item: &JobItem,
     image: Option<String>,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, Error> {
     let Some(row) = ctx.instances.get(&item.instance_id) else {
-        return Err("the instance no longer exists".into());
+        return Err(Error::Gone("the instance no longer exists".into()));
     };
-    let name = InstanceName::parse(&row.name).map_err(|e| e.to_string())?;
+    let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
-    ctx.step(row.id, "checking");
+    ctx.step(row.id, JobStep::Checking);
     // The image it was made from (known if this job made it, else `volatile.base_image`): once
-    // Mosaic knows that image has no cloud-init, there is nothing to ask.
+    // it is known to have no cloud-init, there is nothing to ask.
     let image = match image {
         Some(image) => Some(image),
         None => client.instance_config(&name).await.ok().and_then(|i| i.config.get(BASE_IMAGE_KEY).cloned()),
     };
     let known_without = match &image {
         Some(fingerprint) => {
-            ctx.state.image_facts.has_cloud_init(&client, row.host_id, fingerprint, &name).await
+            let facts = &ctx.state.image_facts;
+            ctx.image_facts.has_cloud_init(facts, &client, row.host_id, fingerprint, &name).await
                 == Some(false)
         }
         None => false,
     };
     Ok(if known_without {
-        ("unknown", Some(readiness::NO_CLOUD_INIT.to_owned()))
+        (Readiness::Unknown, Some(readiness::NO_CLOUD_INIT.to_owned()))
     } else {
-        readiness::check(&client, &name, ctx.state.settings.jobs.readiness_timeout).await
+        readiness::check(&client, &name, ctx.state.settings.readiness_timeout).await
     })
-}
-
-async fn save(
-    ctx: &JobContext,
-    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<()> + Send + 'static,
-) -> Result<(), String> {
-    db::progress(&ctx.state.pool, move |conn| Ok(work(conn)?))
-        .await
-        .map_err(|e| format!("cannot record the result: {e}"))
 }
 
 /// Creates the container. A job that starts it next records both at once, after the start (a
@@ -120,21 +113,26 @@ async fn create(
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<Created, String> {
-    if row.state == "created" {
+) -> Result<Created, Error> {
+    if row.state == Lifecycle::Created {
         return Ok(Created::Before);
     }
-    ctx.step(row.id, "creating");
+    ctx.step(row.id, JobStep::Creating);
     let outcome = create_in_lxd(ctx, client, row, name).await;
     let id = row.id;
     match outcome {
         Ok(image) if ctx.job.then_start => Ok(Created::Now { image }),
-        Ok(image) => save(ctx, move |c| Instance::set_state(c, id, "created", None))
-            .await
-            .map(|()| Created::Now { image }),
+        Ok(image) => {
+            ctx.held
+                .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Created, None))
+                .await?;
+            Ok(Created::Now { image })
+        }
         Err(e) => {
-            let message = e.clone();
-            save(ctx, move |c| Instance::set_state(c, id, "failed", Some(&message))).await?;
+            let message = e.to_string();
+            ctx.held
+                .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Failed, Some(&message)))
+                .await?;
             Err(e)
         }
     }
@@ -148,16 +146,16 @@ async fn create_in_lxd(
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Error> {
     let revision = ctx
         .revisions
         .get(&(row.cloud_config_id, row.revision))
-        .ok_or("the cloud-config revision no longer exists")?;
+        .ok_or_else(|| Error::Gone("the cloud-config revision no longer exists".into()))?;
     let phone_home = row
         .phone_home_secret
         .as_ref()
         .map(|secret| format!("http://127.0.0.1:{PHONE_HOME_PORT}/api/phone-home/{}/{secret}", row.id));
-    let user_data = userdata::render(&revision.user_data, phone_home.as_deref())?;
+    let user_data = userdata::render(&revision.user_data, phone_home.as_deref()).map_err(Error::Refused)?;
     let image = ctx.fingerprint(row.host_id, &revision.image).await;
     let source = match &image {
         Some(fingerprint) => InstanceSource::image_fingerprint(fingerprint),
@@ -176,7 +174,7 @@ async fn create_in_lxd(
         let device: BTreeMap<String, String> = [
             ("type", "proxy".to_owned()),
             ("listen", format!("tcp:127.0.0.1:{PHONE_HOME_PORT}")),
-            ("connect", format!("tcp:127.0.0.1:{}", ctx.state.address.port())),
+            ("connect", format!("tcp:127.0.0.1:{}", ctx.state.phone_home_address.port())),
             ("bind", "instance".to_owned()),
         ]
         .into_iter()
@@ -193,13 +191,18 @@ async fn create_in_lxd(
         Err(e) => {
             // A re-run after a crash finds the container it made the first time: that is success.
             match client.instance_opt(name).await {
-                Ok(Some(existing)) if existing.config.get(INSTANCE_KEY) == Some(&row.id.to_string()) => {
+                Ok(Some(existing)) if is_ours(&existing, row) => {
                     Ok(existing.config.get(BASE_IMAGE_KEY).cloned())
                 }
-                _ => Err(e.to_string()),
+                _ => Err(e.into()),
             }
         }
     }
+}
+
+/// Whether an LXD container is this instance's own (its instance key), not just of its name.
+fn is_ours(container: &lxd::Instance, row: &Instance) -> bool {
+    container.config.get(INSTANCE_KEY) == Some(&row.id.to_string())
 }
 
 /// An image reference that looks like a fingerprint (12+ hex digits) is one; anything else is an
@@ -220,20 +223,21 @@ async fn start(
     row: &Instance,
     name: &InstanceName,
     created: Created,
-) -> Result<Then, String> {
+) -> Result<Then, Error> {
     let (just_created, image) = match created {
         Created::Now { image } => (true, image),
         Created::Before => (false, None),
     };
-    if row.state != "created" && !just_created {
+    if row.state != Lifecycle::Created && !just_created {
         let why = row.last_error.as_deref().unwrap_or("it was not created");
-        return Err(format!("cannot start {}: {why}", row.name));
+        return Err(Error::Refused(format!("cannot start {}: {why}", row.name)));
     }
-    ctx.step(row.id, "starting");
+    ctx.step(row.id, JobStep::Starting);
     let started = match client.start_instance(name).await {
         Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
         Err(e) => Err(e),
     };
+    let id = row.id;
     if let Err(e) = started {
         // Starting a running container counts as success.
         let running = client
@@ -243,22 +247,23 @@ async fn start(
             .flatten()
             .is_some_and(|i| i.status_code == StatusCode::RUNNING);
         if !running {
-            let id = row.id;
             if just_created {
-                save(ctx, move |c| Instance::set_state(c, id, "created", None)).await?;
+                ctx.held
+                    .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Created, None))
+                    .await?;
             }
-            return Err(e.to_string());
+            return Err(e.into());
         }
     }
-    let id = row.id;
-    save(ctx, move |c| {
-        if just_created {
-            Instance::set_state(c, id, "created", None)?;
-        }
-        Instance::started(c, id)
-    })
-    .await?;
-    Ok(if row.readiness == "pending" { Then::CheckReadiness { image } } else { Then::Done })
+    ctx.held
+        .write(Hold::Shared, move |c| {
+            if just_created {
+                Instance::set_state(c, id, Lifecycle::Created, None)?;
+            }
+            Instance::started(c, id)
+        })
+        .await?;
+    Ok(if row.readiness == Readiness::Pending { Then::CheckReadiness { image } } else { Then::Done })
 }
 
 async fn stop(
@@ -266,12 +271,12 @@ async fn stop(
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<(), String> {
-    if row.state != "created" {
+) -> Result<(), Error> {
+    if row.state != Lifecycle::Created {
         return Ok(());
     }
-    ctx.step(row.id, "stopping");
-    let timeout = ctx.state.settings.jobs.stop_timeout;
+    ctx.step(row.id, JobStep::Stopping);
+    let timeout = ctx.state.settings.stop_timeout;
     let clean = match client.stop_instance(name, Some(timeout)).await {
         Ok(op) => op.wait(timeout + Duration::from_secs(10)).await.map(drop),
         Err(e) => Err(e),
@@ -285,20 +290,19 @@ async fn stop(
         if let Err(e) = killed
             && !is_stopped(client, name).await?
         {
-            return Err(e.to_string());
+            return Err(e.into());
         }
     }
     let id = row.id;
-    save(ctx, move |c| Instance::stopped(c, id)).await
+    ctx.held.write(Hold::Shared, move |c| Instance::stopped(c, id)).await
 }
 
 /// Whether LXD reports the instance stopped (or gone); errors only when LXD cannot be asked.
-async fn is_stopped(client: &lxd::Client, name: &InstanceName) -> Result<bool, String> {
-    match client.instance_opt(name).await {
-        Ok(Some(i)) => Ok(i.status_code == StatusCode::STOPPED),
-        Ok(None) => Ok(true),
-        Err(e) => Err(e.to_string()),
-    }
+async fn is_stopped(client: &lxd::Client, name: &InstanceName) -> Result<bool, Error> {
+    Ok(match client.instance_opt(name).await? {
+        Some(i) => i.status_code == StatusCode::STOPPED,
+        None => true,
+    })
 }
 
 async fn delete(
@@ -306,39 +310,42 @@ async fn delete(
     client: &lxd::Client,
     row: &Instance,
     name: &InstanceName,
-) -> Result<(), String> {
-    ctx.step(row.id, "deleting");
+) -> Result<(), Error> {
+    ctx.step(row.id, JobStep::Deleting);
     let id = row.id;
-    save(ctx, move |c| Instance::set_state(c, id, "deleting", None)).await?;
-    match client.instance_opt(name).await {
-        Ok(Some(existing)) => {
-            // Never delete a container that is not this instance's (a name taken by someone else).
-            if existing.config.get(INSTANCE_KEY) != Some(&row.id.to_string()) {
-                tracing::warn!(name = %row.name, "a container of this name is not Mosaic's; leaving it");
-            } else {
-                if existing.status_code != StatusCode::STOPPED {
-                    let op = client.stop_instance(name, None).await.map_err(|e| e.to_string())?;
-                    if let Err(e) = op.wait(OPERATION_TIMEOUT).await
-                        && !is_stopped(client, name).await?
-                    {
-                        return Err(e.to_string());
-                    }
-                }
-                let op = client.delete_instance(name).await.map_err(|e| e.to_string())?;
-                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
-                    && client.instance_opt(name).await.map_err(|e| e.to_string())?.is_some()
-                {
-                    return Err(e.to_string());
-                }
-            }
-        }
-        Ok(None) => {}
+    ctx.held.write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Deleting, None)).await?;
+    let existing = match client.instance_opt(name).await {
+        Ok(existing) => existing,
         Err(e) => {
             let message = e.to_string();
-            let saved = message.clone();
-            save(ctx, move |c| Instance::set_state(c, id, "deleting", Some(&saved))).await?;
-            return Err(message);
+            ctx.held
+                .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Deleting, Some(&message)))
+                .await?;
+            return Err(e.into());
         }
+    };
+    match existing {
+        // Never delete a container that is not this instance's (a name taken by someone else).
+        Some(other) if !is_ours(&other, row) => {
+            tracing::warn!(name = %row.name, "a container of this name is not Mosaic's; leaving it");
+        }
+        Some(ours) => {
+            if ours.status_code != StatusCode::STOPPED {
+                let op = client.stop_instance(name, None).await?;
+                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
+                    && !is_stopped(client, name).await?
+                {
+                    return Err(e.into());
+                }
+            }
+            let op = client.delete_instance(name).await?;
+            if let Err(e) = op.wait(OPERATION_TIMEOUT).await
+                && client.instance_opt(name).await?.is_some()
+            {
+                return Err(e.into());
+            }
+        }
+        None => {}
     }
-    save(ctx, move |c| Instance::delete(c, id)).await
+    ctx.held.write(Hold::Shared, move |c| Instance::delete(c, id)).await
 }

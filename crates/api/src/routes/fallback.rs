@@ -20,16 +20,7 @@ impl KnownPaths {
             .paths
             .iter()
             .map(|(path, item)| {
-                let methods = [
-                    ("GET", item.get.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("DELETE", item.delete.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(m, present)| present.then_some(m))
-                .collect();
+                let methods = crate::openapi::operations(item).map(|(method, _)| method).collect();
                 (segments(path), methods)
             })
             .collect();
@@ -56,6 +47,12 @@ impl KnownPaths {
 
 fn segments(path: &str) -> Vec<String> {
     path.trim_end_matches('/').split('/').map(str::to_owned).collect()
+}
+
+/// 404 in the envelope for a listener with no documented paths (the phone-home listener).
+pub async fn plain_not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound()
+        .json(envelope("not_found", format!("no route for {} {}", req.method(), req.path())))
 }
 
 /// Serves the single-page app's files at `/` when it has been built into `dir`; any other path

@@ -20,9 +20,10 @@ pub mod users;
 
 /// Registers every route under `/api`.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::get::get_health).service(phone_home::phone_home).service(
+    cfg.service(health::get::get_health).service(
         scope("/v1")
             .wrap(from_fn(auth::authenticate))
+            .service(health::get::get_health_detail)
             .configure(hosts::configure)
             .configure(cloud_configs::configure)
             .configure(deployments::configure)

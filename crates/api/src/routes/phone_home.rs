@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, post, web};
 use mosaic_db::models::instances::Instance;
 use mosaic_types::InstanceId;
 
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,10 +33,11 @@ pub async fn phone_home(
 ) -> Result<HttpResponse, ApiError> {
     let (id, secret) = path.into_inner();
     db::run(&state.pool, move |conn| {
-        let instance =
-            Instance::find(conn, id)?.filter(|i| i.phone_home_secret.is_some()).ok_or_else(|| {
-                ApiError::not_found("instance_not_found", format!("no instance {id} expects a phone-home"))
-            })?;
+        let missing = || format!("no instance {id} expects a phone-home");
+        let instance = Instance::find(conn, id).or_not_found("instance_not_found", missing)?;
+        if instance.phone_home_secret.is_none() {
+            return Err(ApiError::not_found("instance_not_found", missing()));
+        }
         let expected = instance.phone_home_secret.unwrap_or_default();
         // Compared as digests, so the comparison's timing says nothing about the secret.
         if crate::auth::hash_secret(&expected) != crate::auth::hash_secret(&secret) {

@@ -24,7 +24,7 @@ pub struct AuditRow {
     /// To what.
     pub target: String,
     /// `success` or `failure`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Details.
     pub detail: String,
 }
@@ -42,7 +42,7 @@ pub struct NewAuditEntry<'a> {
     /// To what.
     pub target: &'a str,
     /// `success` or `failure`.
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     /// Details.
     pub detail: &'a str,
 }
@@ -71,7 +71,7 @@ impl From<AuditRow> for AuditEntry {
             actor: r.actor_name,
             action: r.action,
             target: r.target,
-            outcome: if r.outcome == "success" { Outcome::Success } else { Outcome::Failure },
+            outcome: r.outcome,
             detail: r.detail,
         }
     }

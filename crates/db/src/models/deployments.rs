@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use mosaic_types::deployments::DeploymentStatus;
 use mosaic_types::{CloudConfigId, DeploymentId};
 
 use crate::schema::{cloud_configs, deployment_cloud_configs, deployments};
@@ -14,8 +15,8 @@ pub struct Deployment {
     pub id: DeploymentId,
     /// Its unique name.
     pub name: String,
-    /// `active` or `deleting`.
-    pub status: String,
+    /// Active, or being deleted.
+    pub status: DeploymentStatus,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -88,8 +89,12 @@ impl Deployment {
             .get_result(conn)
     }
 
-    /// Sets the status (`active` or `deleting`).
-    pub fn set_status(conn: &mut PgConnection, id: DeploymentId, status: &str) -> QueryResult<()> {
+    /// Sets the status.
+    pub fn set_status(
+        conn: &mut PgConnection,
+        id: DeploymentId,
+        status: DeploymentStatus,
+    ) -> QueryResult<()> {
         diesel::update(deployments::table.find(id))
             .set((deployments::status.eq(status), deployments::updated_at.eq(Utc::now())))
             .execute(conn)
@@ -104,7 +109,7 @@ impl Deployment {
     /// Deployments being deleted.
     pub fn deleting(conn: &mut PgConnection) -> QueryResult<Vec<Deployment>> {
         deployments::table
-            .filter(deployments::status.eq("deleting"))
+            .filter(deployments::status.eq(DeploymentStatus::Deleting))
             .select(Deployment::as_select())
             .load(conn)
     }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use mosaic_types::HostId;
+use mosaic_types::hosts::HostTransport;
 
 use crate::schema::hosts;
 
@@ -15,7 +16,7 @@ pub struct Host {
     /// Its unique name.
     pub name: String,
     /// `https` or `unix`.
-    pub transport: String,
+    pub transport: HostTransport,
     /// HTTPS URL.
     pub url: Option<String>,
     /// Pinned certificate fingerprint (HTTPS).
@@ -37,7 +38,7 @@ pub struct NewHost<'a> {
     /// Its name.
     pub name: &'a str,
     /// `https` or `unix`.
-    pub transport: &'a str,
+    pub transport: HostTransport,
     /// HTTPS URL.
     pub url: Option<&'a str>,
     /// Pinned fingerprint.

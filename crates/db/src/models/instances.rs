@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use mosaic_types::instances::{Lifecycle, Readiness};
 use mosaic_types::{CloudConfigId, DeploymentId, HostId, InstanceId};
 
 use crate::schema::instances;
@@ -26,12 +27,12 @@ pub struct Instance {
     pub ordinal: i32,
     /// Profiles applied.
     pub profiles: Vec<Option<String>>,
-    /// `pending`, `created`, `failed` or `deleting`.
-    pub state: String,
+    /// Where it is in Mosaic's bookkeeping.
+    pub state: Lifecycle,
     /// Last error.
     pub last_error: Option<String>,
-    /// `pending`, `ready`, `failed` or `unknown`.
-    pub readiness: String,
+    /// Whether its cloud-config applied.
+    pub readiness: Readiness,
     /// cloud-init's words.
     pub readiness_detail: Option<String>,
     /// The phone-home secret, if phone-home is enabled.
@@ -68,8 +69,8 @@ pub struct NewInstance {
     pub ordinal: i32,
     /// Profiles.
     pub profiles: Vec<String>,
-    /// Always `pending`.
-    pub state: &'static str,
+    /// Always [`Lifecycle::Pending`].
+    pub state: Lifecycle,
     /// The phone-home secret, if enabled.
     pub phone_home_secret: Option<String>,
 }
@@ -89,14 +90,9 @@ impl Instance {
             .load(conn)
     }
 
-    /// Every instance.
-    pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Instance>> {
-        instances::table.order(instances::name).select(Instance::as_select()).load(conn)
-    }
-
     /// One instance.
-    pub fn find(conn: &mut PgConnection, id: InstanceId) -> QueryResult<Option<Instance>> {
-        instances::table.find(id).select(Instance::as_select()).first(conn).optional()
+    pub fn find(conn: &mut PgConnection, id: InstanceId) -> QueryResult<Instance> {
+        instances::table.find(id).select(Instance::as_select()).first(conn)
     }
 
     /// The highest ordinal used per cloud-config of a deployment.
@@ -122,7 +118,7 @@ impl Instance {
     pub fn set_state(
         conn: &mut PgConnection,
         id: InstanceId,
-        state: &str,
+        state: Lifecycle,
         error: Option<&str>,
     ) -> QueryResult<()> {
         diesel::update(instances::table.find(id))
@@ -158,7 +154,7 @@ impl Instance {
     pub fn set_readiness(
         conn: &mut PgConnection,
         id: InstanceId,
-        readiness: &str,
+        readiness: Readiness,
         detail: Option<&str>,
     ) -> QueryResult<()> {
         diesel::update(instances::table.find(id))
@@ -170,7 +166,14 @@ impl Instance {
     /// Records a phone-home, once: `false` if it already phoned home.
     pub fn phoned_home(conn: &mut PgConnection, id: InstanceId) -> QueryResult<bool> {
         diesel::update(instances::table.find(id).filter(instances::phoned_home_at.is_null()))
-            .set((instances::phoned_home_at.eq(Utc::now()), instances::readiness.eq("ready")))
+            .set((
+                instances::phoned_home_at.eq(Utc::now()),
+                // A phone-home says the cloud-config ran to its end; cloud-init having reported
+                // errors stays the verdict.
+                instances::readiness.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                    "CASE WHEN readiness = 'failed' THEN 'failed' ELSE 'ready' END",
+                )),
+            ))
             .execute(conn)
             .map(|n| n == 1)
     }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use mosaic_types::jobs::{JobKind, JobState, JobStep};
 use mosaic_types::{DeploymentId, HostId, InstanceId, JobId};
 
 use crate::schema::{job_items, jobs};
@@ -16,10 +17,10 @@ pub struct Job {
     pub deployment_id: Option<DeploymentId>,
     /// The deployment's name.
     pub deployment_name: String,
-    /// `deploy`, `start`, `stop`, `delete` or `remove`.
-    pub kind: String,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    pub state: String,
+    /// What it does.
+    pub kind: JobKind,
+    /// Where it is.
+    pub state: JobState,
     /// A deploy that also starts what it created.
     pub then_start: bool,
     /// Items.
@@ -59,9 +60,9 @@ pub struct NewJob<'a> {
     /// The deployment's name.
     pub deployment_name: &'a str,
     /// Its kind.
-    pub kind: &'a str,
-    /// Always `queued`.
-    pub state: &'a str,
+    pub kind: JobKind,
+    /// Always [`JobState::Queued`].
+    pub state: JobState,
     /// A deploy that also starts what it created.
     pub then_start: bool,
     /// Items.
@@ -85,7 +86,7 @@ pub struct JobItem {
     /// The host's name.
     pub host_name: String,
     /// Current step.
-    pub step: String,
+    pub step: JobStep,
     /// Finished?
     pub finished: bool,
     /// Error.
@@ -93,11 +94,36 @@ pub struct JobItem {
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
+/// A server process's hold on a running job: which process claimed it, and which of the job's
+/// claims this is. Every write a running job makes is conditional on its claim still being the
+/// current one, so a server whose job was taken over (its heartbeat looked dead) can never write
+/// over the new owner's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The job.
+    pub job: JobId,
+    /// The claiming process (`jobs.claimed_by`).
+    pub worker: String,
+    /// The claim's number (`jobs.attempts` when it was made).
+    pub attempt: i32,
+}
+
+/// How a fenced write holds the job row while it writes (see [`Claim::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// `FOR SHARE`: many writes of one job may hold it at once; a takeover waits for them.
+    Shared,
+    /// `FOR NO KEY UPDATE`: for a write that then updates the job row itself (an item's outcome
+    /// updates the job's counters), taken first so two such writes never deadlock upgrading.
+    Exclusive,
+}
 
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
 }
 
 impl Job {
@@ -110,8 +136,8 @@ impl Job {
     }
 
     /// One job.
-    pub fn find(conn: &mut PgConnection, id: JobId) -> QueryResult<Option<Job>> {
-        jobs::table.find(id).select(Job::as_select()).first(conn).optional()
+    pub fn find(conn: &mut PgConnection, id: JobId) -> QueryResult<Job> {
+        jobs::table.find(id).select(Job::as_select()).first(conn)
     }
 
     /// A job's items, by instance name.
@@ -137,70 +163,51 @@ impl Job {
     pub fn active_for(conn: &mut PgConnection, id: DeploymentId) -> QueryResult<Option<Job>> {
         jobs::table
             .filter(jobs::deployment_id.eq(id))
-            .filter(jobs::state.eq_any(["queued", "running"]))
+            .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
             .select(Job::as_select())
             .first(conn)
             .optional()
     }
 
     /// Claims the oldest job that is queued, or running under a server whose heartbeat is older
-    /// than `stale_secs` (that server died). `FOR UPDATE SKIP LOCKED` makes the claim exclusive
-    /// among any number of server processes sharing the database.
-    pub fn claim(conn: &mut PgConnection, worker: &str, stale_secs: f64) -> QueryResult<Option<JobId>> {
+    /// than `stale_secs` (that server died), leaving out the jobs this process runs already (a
+    /// process whose heartbeats stalled must not take its own job a second time).
+    /// `FOR UPDATE SKIP LOCKED` makes the claim exclusive among any number of server processes
+    /// sharing the database.
+    pub fn claim(
+        conn: &mut PgConnection,
+        worker: &str,
+        stale_secs: f64,
+        running: &[JobId],
+    ) -> QueryResult<Option<Claim>> {
+        let running: Vec<uuid::Uuid> = running.iter().map(|id| id.0).collect();
         let claimed: Option<Claimed> = diesel::sql_query(
             "UPDATE jobs SET state = 'running', claimed_by = $1, attempts = attempts + 1, \
                heartbeat_at = now(), started_at = COALESCE(started_at, now()), updated_at = now() \
              WHERE id = (SELECT id FROM jobs \
-                         WHERE state = 'queued' \
-                            OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)) \
+                         WHERE (state = 'queued' \
+                            OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2))) \
+                           AND id <> ALL($3) \
                          ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1) \
-             RETURNING id",
+             RETURNING id, attempts",
         )
         .bind::<diesel::sql_types::Text, _>(worker)
         .bind::<diesel::sql_types::Double, _>(stale_secs)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(running)
         .get_result(conn)
         .optional()?;
-        Ok(claimed.map(|c| JobId(c.id)))
-    }
-
-    /// Refreshes the heartbeat; `false` if another server has taken the job over.
-    pub fn heartbeat(conn: &mut PgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
-        diesel::update(
-            jobs::table.find(id).filter(jobs::claimed_by.eq(worker)).filter(jobs::state.eq("running")),
-        )
-        .set(jobs::heartbeat_at.eq(Utc::now()))
-        .execute(conn)
-        .map(|n| n == 1)
-    }
-
-    /// Records unfinished items' current steps, in one statement however many there are (a
-    /// no-op for an item that has finished, so a late write can never undo its outcome).
-    ///
-    /// It touches the items only, never the job's row: outcomes lock an item and then the job's
-    /// row, and a statement locking the job's row and then items (PostgreSQL may run a `WITH`
-    /// sub-statement after the main one) deadlocked with them. One writer per job calls this.
-    pub fn update_steps(conn: &mut PgConnection, id: JobId, steps: &[(InstanceId, &str)]) -> QueryResult<()> {
-        let instances: Vec<uuid::Uuid> = steps.iter().map(|(i, _)| i.0).collect();
-        let names: Vec<&str> = steps.iter().map(|(_, s)| *s).collect();
-        diesel::sql_query(
-            "UPDATE job_items AS i SET step = s.step, updated_at = now() \
-             FROM unnest($2::uuid[], $3::text[]) AS s(instance_id, step) \
-             WHERE i.job_id = $1 AND i.instance_id = s.instance_id AND NOT i.finished",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(id.0)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
-        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
-        .execute(conn)
-        .map(drop)
+        Ok(claimed.map(|c| Claim { job: JobId(c.id), worker: worker.to_owned(), attempt: c.attempts }))
     }
 
     /// Finishes an item and counts it in the job, in one statement: an item finishes once (a
     /// finished item is left alone), so the job's counters are incremented rather than recounted.
+    /// The caller holds the job's claim ([`Claim::hold`] with [`Hold::Exclusive`]) in the same
+    /// transaction.
     pub fn finish_item(
         conn: &mut PgConnection,
         id: JobId,
         instance: InstanceId,
-        step: &str,
+        step: JobStep,
         error: Option<&str>,
     ) -> QueryResult<()> {
         diesel::sql_query(
@@ -233,18 +240,102 @@ impl Job {
         .execute(conn)
         .map(drop)
     }
+}
 
-    /// Ends a job: `succeeded` if no item failed, `failed` otherwise or with a whole-job error.
-    pub fn finish(conn: &mut PgConnection, id: JobId, error: Option<&str>) -> QueryResult<()> {
-        Self::recount(conn, id)?;
+impl Claim {
+    /// Locks the job row if this claim is still current; `false` if another claim replaced it
+    /// (or the job ended). Called first in a transaction, it keeps the claim from changing until
+    /// the transaction's writes commit.
+    pub fn hold(&self, conn: &mut PgConnection, hold: Hold) -> QueryResult<bool> {
+        let lock = match hold {
+            Hold::Shared => "FOR SHARE",
+            Hold::Exclusive => "FOR NO KEY UPDATE",
+        };
+        let held: Option<Claimed> = diesel::sql_query(format!(
+            "SELECT id, attempts FROM jobs \
+             WHERE id = $1 AND claimed_by = $2 AND attempts = $3 AND state = 'running' {lock}"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(self.job.0)
+        .bind::<diesel::sql_types::Text, _>(&self.worker)
+        .bind::<diesel::sql_types::Integer, _>(self.attempt)
+        .get_result(conn)
+        .optional()?;
+        Ok(held.is_some())
+    }
+
+    /// Refreshes the heartbeat; `false` if the claim is no longer current.
+    pub fn heartbeat(&self, conn: &mut PgConnection) -> QueryResult<bool> {
+        diesel::update(jobs::table.find(self.job))
+            .filter(jobs::claimed_by.eq(&self.worker))
+            .filter(jobs::attempts.eq(self.attempt))
+            .filter(jobs::state.eq(JobState::Running))
+            .set(jobs::heartbeat_at.eq(Utc::now()))
+            .execute(conn)
+            .map(|n| n == 1)
+    }
+
+    /// Records unfinished items' current steps, in one statement however many there are, while
+    /// the claim is current (a no-op otherwise, and for an item that has finished, so a late write
+    /// can never undo an outcome).
+    ///
+    /// It locks the items only, never the job's row: outcomes lock the job's row and then an item,
+    /// and a statement taking them the other way round deadlocked with them. One writer per job
+    /// calls this.
+    pub fn update_steps(&self, conn: &mut PgConnection, steps: &[(InstanceId, JobStep)]) -> QueryResult<()> {
+        let instances: Vec<uuid::Uuid> = steps.iter().map(|(i, _)| i.0).collect();
+        let names: Vec<&str> = steps.iter().map(|(_, s)| s.as_str()).collect();
         diesel::sql_query(
-            "UPDATE jobs SET finished_at = now(), updated_at = now(), error = $2, \
-               state = CASE WHEN failed = 0 AND $2 IS NULL THEN 'succeeded' ELSE 'failed' END \
-             WHERE id = $1",
+            "UPDATE job_items AS i SET step = s.step, updated_at = now() \
+             FROM unnest($2::uuid[], $3::text[]) AS s(instance_id, step) \
+             WHERE i.job_id = $1 AND i.instance_id = s.instance_id AND NOT i.finished \
+               AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $1 AND j.claimed_by = $4 \
+                           AND j.attempts = $5 AND j.state = 'running')",
         )
-        .bind::<diesel::sql_types::Uuid, _>(id.0)
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(error)
+        .bind::<diesel::sql_types::Uuid, _>(self.job.0)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+        .bind::<diesel::sql_types::Text, _>(&self.worker)
+        .bind::<diesel::sql_types::Integer, _>(self.attempt)
         .execute(conn)
         .map(drop)
+    }
+
+    /// Ends the job if the claim is current: `succeeded` if every item finished without error
+    /// and there is no whole-job error; `failed` otherwise — an item that never finished is a
+    /// failure, never a success. `false` if the claim was lost.
+    pub fn finish(&self, conn: &mut PgConnection, error: Option<&str>) -> QueryResult<bool> {
+        if !self.hold(conn, Hold::Exclusive)? {
+            return Ok(false);
+        }
+        Job::recount(conn, self.job)?;
+        diesel::sql_query(
+            "UPDATE jobs SET finished_at = now(), updated_at = now(), \
+               error = COALESCE($2, CASE WHEN done < total \
+                 THEN (total - done) || ' instance(s) never finished' END), \
+               state = CASE WHEN failed = 0 AND done = total AND $2 IS NULL \
+                 THEN 'succeeded' ELSE 'failed' END \
+             WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(self.job.0)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(error)
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+
+    /// Gives the job back to the queue (this server is shutting down), so another server takes
+    /// it at once instead of after its heartbeat goes stale. `false` if the claim was lost.
+    pub fn release(&self, conn: &mut PgConnection) -> QueryResult<bool> {
+        diesel::update(jobs::table.find(self.job))
+            .filter(jobs::claimed_by.eq(&self.worker))
+            .filter(jobs::attempts.eq(self.attempt))
+            .filter(jobs::state.eq(JobState::Running))
+            .set((
+                jobs::state.eq(JobState::Queued),
+                jobs::claimed_by.eq(None::<String>),
+                jobs::heartbeat_at.eq(None::<DateTime<Utc>>),
+                jobs::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .map(|n| n == 1)
     }
 }

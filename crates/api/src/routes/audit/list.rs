@@ -41,6 +41,6 @@ pub async fn list_audit(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit must be between 1 and 500"));
     }
-    let rows = db::run(&state.pool, move |conn| Ok(AuditRow::page(conn, before, limit)?)).await?;
+    let rows = db::query(&state.pool, move |conn| AuditRow::page(conn, before, limit)).await?;
     Ok(web::Json(rows.into_iter().map(Into::into).collect()))
 }

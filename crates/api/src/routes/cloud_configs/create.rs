@@ -7,10 +7,10 @@ use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::{CloudConfig, CreateCloudConfig};
 use mosaic_types::validate;
 
-use super::validate as check;
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::cloud_config_rules as check;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -52,7 +52,7 @@ pub async fn create_cloud_config(
                 current_revision: 1,
             },
         )
-        .map_err(|e| super::name_taken(e, &body.namespace, &body.name))?;
+        .or_conflict("cloud_config_exists", super::name_taken(&body.namespace, &body.name))?;
         Revision::insert(
             conn,
             &NewRevision {

@@ -48,7 +48,7 @@ pub async fn diff_cloud_config_revisions(
     let Between { from, to } = between.into_inner();
     let (a, b) = db::run(&state.pool, move |conn| {
         super::find(conn, id, false)?;
-        Ok((super::find_revision(conn, id, from)?, super::find_revision(conn, id, to)?))
+        Ok::<_, ApiError>((super::find_revision(conn, id, from)?, super::find_revision(conn, id, to)?))
     })
     .await?;
     let user_data = TextDiff::from_lines(&a.user_data, &b.user_data)

@@ -29,7 +29,7 @@ pub async fn list_cloud_config_revisions(
     let id = id.into_inner();
     let revisions = db::run(&state.pool, move |conn| {
         super::find(conn, id, false)?;
-        Ok(Revision::all_for(conn, id)?)
+        Ok::<_, ApiError>(Revision::all_for(conn, id)?)
     })
     .await?;
     Ok(web::Json(

@@ -8,6 +8,7 @@ use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::{CloudConfig, DeploymentRef, Revision};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::db::QueryResultExt;
 use crate::error::ApiError;
 
 pub mod create;
@@ -19,7 +20,6 @@ pub mod list;
 pub mod list_revisions;
 pub mod restore;
 pub mod update;
-pub mod validate;
 
 /// Registers the cloud-config routes.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -34,17 +34,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(restore::restore_cloud_config_revision);
 }
 
-/// The 404 for a cloud-config.
-pub(crate) fn not_found(id: CloudConfigId) -> ApiError {
-    ApiError::not_found("cloud_config_not_found", format!("no cloud-config with id {id}"))
-}
-
 /// Loads a cloud-config (optionally locked for update) or answers 404.
 pub(crate) fn find(conn: &mut PgConnection, id: CloudConfigId, lock: bool) -> Result<Row, ApiError> {
-    Row::find(conn, id, lock).map_err(|e| match e {
-        diesel::result::Error::NotFound => not_found(id),
-        other => other.into(),
-    })
+    Row::find(conn, id, lock)
+        .or_not_found("cloud_config_not_found", || format!("no cloud-config with id {id}"))
 }
 
 /// Loads one revision or answers 404.
@@ -53,12 +46,8 @@ pub(crate) fn find_revision(
     id: CloudConfigId,
     revision: i32,
 ) -> Result<RevisionRow, ApiError> {
-    RevisionRow::find(conn, id, revision).map_err(|e| match e {
-        diesel::result::Error::NotFound => {
-            ApiError::not_found("revision_not_found", format!("cloud-config {id} has no revision {revision}"))
-        }
-        other => other.into(),
-    })
+    RevisionRow::find(conn, id, revision)
+        .or_not_found("revision_not_found", || format!("cloud-config {id} has no revision {revision}"))
 }
 
 /// Builds the wire form of cloud-configs with their current revisions and users.
@@ -93,7 +82,9 @@ pub(crate) fn to_wire(
 pub(crate) fn load(conn: &mut PgConnection, id: CloudConfigId) -> Result<CloudConfig, ApiError> {
     let row = find(conn, id, false)?;
     let revision = find_revision(conn, id, row.current_revision)?;
-    to_wire(conn, vec![(row, revision)])?.pop().ok_or_else(|| not_found(id))
+    to_wire(conn, vec![(row, revision)])?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("cloud-config {id} vanished while it was read").into())
 }
 
 /// The wire form of a revision.
@@ -108,15 +99,8 @@ pub(crate) fn revision_to_wire(r: RevisionRow) -> Revision {
     }
 }
 
-/// Maps a unique violation on (namespace, name) to 409.
-pub(crate) fn name_taken(e: diesel::result::Error, namespace: &str, name: &str) -> ApiError {
-    match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::Conflict {
-                code: "cloud_config_exists",
-                message: format!("a cloud-config named {namespace}/{name} already exists"),
-            }
-        }
-        other => other.into(),
-    }
+/// The 409 for a taken `namespace/name`.
+pub(crate) fn name_taken(namespace: &str, name: &str) -> impl FnOnce() -> String {
+    let taken = format!("a cloud-config named {namespace}/{name} already exists");
+    move || taken
 }

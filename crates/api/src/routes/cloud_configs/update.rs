@@ -9,10 +9,10 @@ use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::{CloudConfig, UpdateCloudConfig};
 use mosaic_types::validate;
 
-use super::validate as check;
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::cloud_config_rules as check;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -97,7 +97,7 @@ pub async fn update_cloud_config(
                 cloud_configs::updated_at.eq(Utc::now()),
             ))
             .execute(conn)
-            .map_err(|e| super::name_taken(e, &namespace, &name))?;
+            .or_conflict("cloud_config_exists", super::name_taken(&namespace, &name))?;
         super::load(conn, id)
     })
     .await?;

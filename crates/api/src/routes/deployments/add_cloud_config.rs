@@ -8,7 +8,7 @@ use mosaic_types::deployments::{CloudConfigPin, Deployment};
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,17 +39,8 @@ pub async fn add_deployment_cloud_config(
     let updated = db::transaction(&state.pool, move |conn| {
         super::ensure_active(&super::find(conn, id)?)?;
         let rows = super::resolve_pins(conn, id, std::slice::from_ref(&pin))?;
-        Row::add_members(conn, &rows).map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::Conflict {
-                    code: "cloud_config_already_added",
-                    message: format!(
-                        "cloud-config {} is already part of this deployment",
-                        pin.cloud_config_id
-                    ),
-                }
-            }
-            other => other.into(),
+        Row::add_members(conn, &rows).or_conflict("cloud_config_already_added", || {
+            format!("cloud-config {} is already part of this deployment", pin.cloud_config_id)
         })?;
         Row::touch(conn, id)?;
         super::load(conn, id, &snapshots)

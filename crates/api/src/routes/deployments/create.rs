@@ -9,7 +9,7 @@ use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub async fn create_deployment(
         let id = DeploymentId::new();
         let members = super::resolve_pins(conn, id, &body.cloud_configs)?;
         Row::create(conn, &NewDeployment { id, name: &body.name })
-            .map_err(|e| super::name_taken(e, &body.name))?;
+            .or_conflict("deployment_name_taken", super::name_taken(&body.name))?;
         Row::add_members(conn, &members)?;
         super::load(conn, id, &snapshots)
     })

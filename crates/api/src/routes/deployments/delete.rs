@@ -28,5 +28,5 @@ pub async fn delete_deployment(
     state: web::Data<AppState>,
     id: web::Path<DeploymentId>,
 ) -> Result<HttpResponse, ApiError> {
-    super::remove::queue(&state, &req, &user, id.into_inner(), JobKind::Delete, None).await
+    super::queue(&state, &req, &user, id.into_inner(), JobKind::Delete, None).await
 }

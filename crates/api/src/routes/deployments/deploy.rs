@@ -2,21 +2,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use mosaic_db::models::cloud_configs::Revision;
 use mosaic_db::models::deployments::Deployment as Row;
 use mosaic_db::models::hosts::Host;
 use mosaic_db::models::instances::{Instance, NewInstance};
 use mosaic_types::deployments::{DeployCloudConfig, DeployRequest, Placement};
+use mosaic_types::instances::Lifecycle;
 use mosaic_types::jobs::{Job, JobKind};
 use mosaic_types::{CloudConfigId, DeploymentId, HostId, InstanceId};
 
 use crate::audit::AuditTarget;
 use crate::auth::{self, AuthUser};
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::jobs::{self, Target};
+use crate::placement;
 use crate::state::AppState;
 
 /// Deploys instances of the deployment's cloud-configs onto chosen hosts.
@@ -51,7 +52,7 @@ pub async fn deploy_deployment(
     let id = id.into_inner();
     let body = body.into_inner();
     AuditTarget::set(&req, format!("deployment {id}"));
-    check_shape(&body, state.settings.jobs.max_instances_per_deploy)?;
+    check_shape(&body, state.settings.max_instances_per_deploy)?;
 
     // The deployment, its members, and the hosts, as they are now.
     let ids: Vec<CloudConfigId> = body.cloud_configs.iter().map(|c| c.cloud_config_id).collect();
@@ -60,7 +61,7 @@ pub async fn deploy_deployment(
         super::ensure_active(&deployment)?;
         let members = Row::members(conn, &[id])?;
         let hosts = Host::all(conn)?;
-        Ok((deployment, members, hosts))
+        Ok::<_, ApiError>((deployment, members, hosts))
     })
     .await?;
     let mut revisions = HashMap::new();
@@ -98,14 +99,14 @@ pub async fn deploy_deployment(
         let mut rows = Vec::new();
         for request in &body.cloud_configs {
             let member = &revisions[&request.cloud_config_id];
-            let prefix = name_prefix(
+            let prefix = placement::name_prefix(
                 &deployment_name,
                 &member.namespace,
                 &member.name,
                 shared_namespace(&member.namespace),
             );
             let mut ordinal = Instance::max_ordinal(conn, id, request.cloud_config_id)?;
-            for host in placement(request) {
+            for host in placement::hosts(request) {
                 ordinal += 1;
                 rows.push(NewInstance {
                     id: InstanceId::new(),
@@ -116,7 +117,7 @@ pub async fn deploy_deployment(
                     name: format!("{prefix}-{ordinal}"),
                     ordinal,
                     profiles: profiles_of(request),
-                    state: "pending",
+                    state: Lifecycle::Pending,
                     phone_home_secret: if body.phone_home { Some(auth::new_secret()?) } else { None },
                 });
             }
@@ -127,14 +128,8 @@ pub async fn deploy_deployment(
         let targets: Vec<Target> =
             rows.iter().map(|r| Target::new(r.id, &r.name, r.host_id, &hosts)).collect();
         let job = jobs::enqueue(conn, &deployment, JobKind::Deploy, &targets, &user_name, body.start)?;
-        Instance::insert(conn, &rows).map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::Conflict {
-                    code: "instance_name_taken",
-                    message: "an instance of that name already exists on the host".into(),
-                }
-            }
-            other => other.into(),
+        Instance::insert(conn, &rows).or_conflict("instance_name_taken", || {
+            "an instance of that name already exists on the host".into()
         })?;
         jobs::load(conn, job.id)
     })
@@ -144,14 +139,7 @@ pub async fn deploy_deployment(
         &req,
         format!("deployment {} ({id}): deploy {} instance(s), job {}", deployment.name, job.total, job.id),
     );
-    Ok(accepted(job))
-}
-
-/// `202 Accepted` with the job and where to follow it.
-pub(crate) fn accepted(job: Job) -> HttpResponse {
-    HttpResponse::build(StatusCode::ACCEPTED)
-        .insert_header(("Location", format!("/api/v1/jobs/{}", job.id)))
-        .json(job)
+    Ok(super::accepted(job))
 }
 
 fn check_shape(body: &DeployRequest, max: u32) -> Result<(), ApiError> {
@@ -207,7 +195,7 @@ async fn check_hosts(
         hosts.iter().filter(|h| body.cloud_configs.iter().any(|c| c.hosts.contains(&h.id))).collect();
     let asks = chosen.iter().map(|host| async move {
         let client = state.hosts.get(host, &state.identity)?;
-        let timeout = std::time::Duration::from_secs(state.settings.lxd_probe_timeout_secs * 4);
+        let timeout = state.settings.lxd_probe_timeout * 4;
         let answer = tokio::time::timeout(timeout, async {
             Ok::<_, lxd::Error>((client.profiles().await?, client.images().await?))
         })
@@ -249,67 +237,4 @@ async fn check_hosts(
 /// The profiles to apply: as given, or `default`.
 fn profiles_of(request: &DeployCloudConfig) -> Vec<String> {
     if request.profiles.is_empty() { vec!["default".to_owned()] } else { request.profiles.clone() }
-}
-
-/// One host per instance to create, in order.
-pub fn placement(request: &DeployCloudConfig) -> Vec<HostId> {
-    let count = usize::try_from(request.count).unwrap_or(0);
-    match request.placement {
-        Placement::Spread => (0..count).map(|i| request.hosts[i % request.hosts.len()]).collect(),
-        Placement::PerHost => request.hosts.iter().flat_map(|h| std::iter::repeat_n(*h, count)).collect(),
-    }
-}
-
-/// A readable, LXD-valid name prefix: `my-site-webservers` for deployment `My_Site` and
-/// namespace `Webservers` (plus the cloud-config's name when two members share a namespace).
-pub fn name_prefix(deployment: &str, namespace: &str, name: &str, with_name: bool) -> String {
-    let mut parts = vec![slug(deployment), slug(namespace)];
-    if with_name {
-        parts.push(slug(name));
-    }
-    let mut prefix = parts.join("-");
-    // Leave room for "-NNNN" within LXD's 63 characters.
-    prefix.truncate(57);
-    prefix.trim_end_matches('-').to_owned()
-}
-
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_readable_and_valid() {
-        assert_eq!(name_prefix("My_Site", "Webservers", "My_Site", false), "my-site-webservers");
-        assert_eq!(name_prefix("My_Site", "Web", "Front_End", true), "my-site-web-front-end");
-        let long = name_prefix(&"a".repeat(64), &"b".repeat(64), "c", false);
-        assert!(lxd::InstanceName::parse(&format!("{long}-9999")).is_ok());
-    }
-
-    #[test]
-    fn spread_and_per_host_placement() {
-        let (a, b) = (HostId::new(), HostId::new());
-        let mut req = DeployCloudConfig {
-            cloud_config_id: CloudConfigId::new(),
-            count: 3,
-            hosts: vec![a, b],
-            placement: Placement::Spread,
-            profiles: vec![],
-        };
-        assert_eq!(placement(&req), vec![a, b, a]);
-        req.placement = Placement::PerHost;
-        assert_eq!(placement(&req), vec![a, a, a, b, b, b]);
-    }
 }

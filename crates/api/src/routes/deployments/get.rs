@@ -45,7 +45,7 @@ pub async fn get_deployment(
         let names: HashMap<_, _> = CloudConfig::names(conn, &ids)?.into_iter().collect();
         let refs: Vec<&Instance> = rows.iter().collect();
         let (hosts, orphaned) = overview::by_host(&id.to_string(), &refs, &hosts, &names, &snapshots);
-        Ok(DeploymentDetail { deployment, hosts, orphaned })
+        Ok::<_, ApiError>(DeploymentDetail { deployment, hosts, orphaned })
     })
     .await?;
     Ok(web::Json(detail))

@@ -18,10 +18,10 @@ use crate::state::AppState;
 )]
 #[get("/deployments")]
 pub async fn list_deployments(_user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let body = match state.overview.get() {
+    let key = state.overview.key(&state);
+    let body = match state.overview.get(key) {
         Some(body) => body,
         None => {
-            let generation = state.overview.generation();
             let snapshots = state.cache.all();
             let all = db::run(&state.pool, move |conn| {
                 let rows = Row::all(conn)?;
@@ -29,7 +29,7 @@ pub async fn list_deployments(_user: AuthUser, state: web::Data<AppState>) -> Re
             })
             .await?;
             let body = Bytes::from(serde_json::to_vec(&all).map_err(anyhow::Error::from)?);
-            state.overview.put(generation, body.clone());
+            state.overview.put(key, body.clone());
             body
         }
     };

@@ -2,16 +2,25 @@
 
 use std::collections::{HashMap, HashSet};
 
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
 use diesel::PgConnection;
 use mosaic_db::models::cloud_configs::{CloudConfig as CloudConfigRow, Revision};
 use mosaic_db::models::deployments::{Deployment as Row, NewDeploymentCloudConfig};
+use mosaic_db::models::hosts::Host;
 use mosaic_db::models::instances::Instance;
 use mosaic_types::deployments::{CloudConfigPin, Deployment, DeploymentCloudConfig, DeploymentStatus};
-use mosaic_types::{CloudConfigId, DeploymentId};
+use mosaic_types::jobs::{Job, JobKind};
+use mosaic_types::{CloudConfigId, DeploymentId, InstanceId};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::audit::AuditTarget;
+use crate::auth::AuthUser;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
+use crate::jobs::Target;
 use crate::overview::{self, Snapshots};
+use crate::state::AppState;
 
 pub mod add_cloud_config;
 pub mod create;
@@ -46,12 +55,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// Loads a deployment or answers 404.
 pub(crate) fn find(conn: &mut PgConnection, id: DeploymentId) -> Result<Row, ApiError> {
-    Row::find(conn, id).map_err(|e| match e {
-        diesel::result::Error::NotFound => {
-            ApiError::not_found("deployment_not_found", format!("no deployment with id {id}"))
-        }
-        other => other.into(),
-    })
+    Row::find(conn, id).or_not_found("deployment_not_found", || format!("no deployment with id {id}"))
 }
 
 /// Builds the wire form of deployments with their cloud-configs and the figures of their
@@ -80,11 +84,7 @@ pub(crate) fn to_wire(
             let (counts, readiness, memory_bytes, data_age_ms) = overview::figures(&mine, snapshots);
             Deployment {
                 cloud_configs: members.remove(&d.id).unwrap_or_default(),
-                status: if d.status == "deleting" {
-                    DeploymentStatus::Deleting
-                } else {
-                    DeploymentStatus::Active
-                },
+                status: d.status,
                 ready: counts.total > 0 && readiness.ready == counts.total,
                 instances: counts,
                 readiness,
@@ -108,7 +108,7 @@ pub(crate) fn load(
     let row = find(conn, id)?;
     to_wire(conn, vec![row], snapshots)?
         .pop()
-        .ok_or_else(|| ApiError::not_found("deployment_not_found", id.to_string()))
+        .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished while it was read").into())
 }
 
 /// Changes one member cloud-config of an active deployment in one transaction and returns the
@@ -139,7 +139,7 @@ where
 
 /// Refuses changes to a deployment that is being deleted.
 pub(crate) fn ensure_active(row: &Row) -> Result<(), ApiError> {
-    if row.status == "deleting" {
+    if row.status == DeploymentStatus::Deleting {
         return Err(ApiError::Conflict {
             code: "deployment_deleting",
             message: format!("deployment {} is being deleted", row.name),
@@ -191,15 +191,63 @@ fn unknown(e: diesel::result::Error, id: CloudConfigId) -> ApiError {
     }
 }
 
-/// Maps a unique violation on the name to 409.
-pub(crate) fn name_taken(e: diesel::result::Error, name: &str) -> ApiError {
-    match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::Conflict {
-                code: "deployment_name_taken",
-                message: format!("a deployment named {name} already exists"),
+/// The 409 message for a taken name.
+pub(crate) fn name_taken(name: &str) -> impl FnOnce() -> String {
+    let taken = format!("a deployment named {name} already exists");
+    move || taken
+}
+
+/// `202 Accepted` with the job and where to follow it.
+pub(crate) fn accepted(job: Job) -> HttpResponse {
+    HttpResponse::build(StatusCode::ACCEPTED)
+        .insert_header(("Location", format!("/api/v1/jobs/{}", job.id)))
+        .json(job)
+}
+
+/// Queues a job of `kind` over the deployment's instances (or the `chosen` ones) and answers 202.
+pub(crate) async fn queue(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &AuthUser,
+    id: DeploymentId,
+    kind: JobKind,
+    chosen: Option<HashSet<InstanceId>>,
+) -> Result<HttpResponse, ApiError> {
+    AuditTarget::set(req, format!("deployment {id}"));
+    let user_name = user.name.clone();
+    let (name, job) = db::transaction(&state.pool, move |conn| {
+        let deployment = find(conn, id)?;
+        if kind == JobKind::Delete {
+            Row::set_status(conn, id, DeploymentStatus::Deleting)?;
+        } else {
+            ensure_active(&deployment)?;
+        }
+        let rows = Instance::for_deployments(conn, &[id])?;
+        if let Some(chosen) = &chosen {
+            let unknown: Vec<String> = chosen
+                .iter()
+                .filter(|c| !rows.iter().any(|r| r.id == **c))
+                .map(ToString::to_string)
+                .collect();
+            if !unknown.is_empty() {
+                return Err(ApiError::validation(format!(
+                    "not instances of deployment {}: {}",
+                    deployment.name,
+                    unknown.join(", ")
+                )));
             }
         }
-        other => other.into(),
-    }
+        let hosts = Host::all(conn)?;
+        let targets: Vec<Target> = rows
+            .iter()
+            .filter(|r| chosen.as_ref().is_none_or(|c| c.contains(&r.id)))
+            .map(|r| Target::new(r.id, &r.name, r.host_id, &hosts))
+            .collect();
+        let job = crate::jobs::enqueue(conn, &deployment, kind, &targets, &user_name, false)?;
+        Ok((deployment.name, crate::jobs::load(conn, job.id)?))
+    })
+    .await?;
+    state.jobs.wake.notify_one();
+    AuditTarget::set(req, format!("deployment {name} ({id}): {} job {}", kind.as_str(), job.id));
+    Ok(accepted(job))
 }

@@ -27,5 +27,5 @@ pub async fn stop_deployment(
     state: web::Data<AppState>,
     id: web::Path<DeploymentId>,
 ) -> Result<HttpResponse, ApiError> {
-    super::remove::queue(&state, &req, &user, id.into_inner(), JobKind::Stop, None).await
+    super::queue(&state, &req, &user, id.into_inner(), JobKind::Stop, None).await
 }

@@ -8,7 +8,7 @@ use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn update_deployment(
     let snapshots = state.cache.all();
     let updated = db::transaction(&state.pool, move |conn| {
         super::ensure_active(&super::find(conn, id)?)?;
-        Row::rename(conn, id, &name).map_err(|e| super::name_taken(e, &name))?;
+        Row::rename(conn, id, &name).or_conflict("deployment_name_taken", super::name_taken(&name))?;
         super::load(conn, id, &snapshots)
     })
     .await?;

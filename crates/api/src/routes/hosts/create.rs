@@ -6,12 +6,12 @@ use diesel::prelude::*;
 use mosaic_db::models::hosts::{Host as HostRow, NewHost};
 use mosaic_db::schema::hosts;
 use mosaic_types::HostId;
-use mosaic_types::hosts::{CreateHost, Host, HostStatus};
+use mosaic_types::hosts::{CreateHost, Host, HostStatus, HostTransport};
 use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::hosts::{client_for, to_wire};
 use crate::state::AppState;
@@ -58,7 +58,7 @@ pub async fn create_host(
     let row = HostRow {
         id,
         name: body.name.clone(),
-        transport: if socket_path.is_some() { "unix" } else { "https" }.to_owned(),
+        transport: if socket_path.is_some() { HostTransport::Unix } else { HostTransport::Https },
         url,
         fingerprint,
         socket_path,
@@ -84,12 +84,12 @@ pub async fn create_host(
         let new = NewHost {
             id: row.id,
             name: &row.name,
-            transport: &row.transport,
+            transport: row.transport,
             url: row.url.as_deref(),
             fingerprint: row.fingerprint.as_deref(),
             socket_path: row.socket_path.as_deref(),
         };
-        HostRow::create(conn, &new).map_err(|e| taken(e, &row.name))
+        HostRow::create(conn, &new).or_conflict("host_name_taken", taken(&row.name))
     })
     .await?;
     AuditTarget::set(&req, format!("host {} ({})", stored.name, stored.id));
@@ -182,15 +182,8 @@ async fn ensure_free(state: &AppState, name: &str, connection: &Connection) -> R
     .await
 }
 
-/// Maps a unique violation on insert (a concurrent registration) to 409.
-pub(crate) fn taken(e: diesel::result::Error, name: &str) -> ApiError {
-    match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            ApiError::Conflict {
-                code: "host_name_taken",
-                message: format!("a host named {name} already exists"),
-            }
-        }
-        other => other.into(),
-    }
+/// The 409 message for a taken host name.
+pub(crate) fn taken(name: &str) -> impl FnOnce() -> String {
+    let taken = format!("a host named {name} already exists");
+    move || taken
 }

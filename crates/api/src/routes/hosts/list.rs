@@ -21,7 +21,7 @@ pub async fn list_hosts(
     _user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Host>>, ApiError> {
-    let hosts = db::run(&state.pool, |conn| Ok(HostRow::all(conn)?)).await?;
+    let hosts = db::query(&state.pool, HostRow::all).await?;
     let clients: Vec<_> = hosts.iter().map(|h| state.hosts.get(h, &state.identity).ok()).collect();
     let statuses = probe_all(&clients, super::timeout(&state)).await;
     Ok(web::Json(hosts.into_iter().zip(statuses).map(|(h, s)| to_wire(h, s)).collect()))

@@ -8,7 +8,8 @@ use mosaic_types::HostId;
 use url::Url;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::db;
+use crate::config::Allowed;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -36,19 +37,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Loads a host or answers 404.
 pub(crate) async fn find(state: &AppState, id: HostId) -> Result<Host, ApiError> {
     db::run(&state.pool, move |conn| {
-        Host::find(conn, id).map_err(|e| match e {
-            diesel::result::Error::NotFound => {
-                ApiError::not_found("host_not_found", format!("no host with id {id}"))
-            }
-            other => other.into(),
-        })
+        Host::find(conn, id).or_not_found("host_not_found", || format!("no host with id {id}"))
     })
     .await
 }
 
 /// The probe timeout from settings.
 pub(crate) fn timeout(state: &AppState) -> Duration {
-    Duration::from_secs(state.settings.lxd_probe_timeout_secs)
+    state.settings.lxd_probe_timeout
 }
 
 /// Checks an LXD URL: `https://HOST[:PORT]` with nothing after the authority, and, when an
@@ -71,7 +67,7 @@ pub(crate) fn parse_url(state: &AppState, text: &str) -> Result<Url, ApiError> {
     if let Some(allow) = &state.settings.host_allowlist {
         let ip: Option<IpAddr> = host.trim_matches(['[', ']']).parse().ok();
         match ip {
-            Some(ip) if allow.iter().any(|net| net.contains(ip)) => {}
+            Some(ip) if allow.iter().any(|a| matches!(a, Allowed::Network(net) if net.contains(&ip))) => {}
             _ => {
                 return Err(ApiError::validation(format!(
                     "url {text:?} is outside the networks this Mosaic may reach (host_allowlist)"

@@ -8,7 +8,7 @@ use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::hosts::{probe_all, to_wire};
 use crate::state::AppState;
@@ -39,7 +39,7 @@ pub async fn update_host(
     let name = body.into_inner().name;
     AuditTarget::set(&req, format!("host {name} ({id})"));
     let host = db::run(&state.pool, move |conn| {
-        HostRow::rename(conn, id, &name).map_err(|e| super::create::taken(e, &name))
+        HostRow::rename(conn, id, &name).or_conflict("host_name_taken", super::create::taken(&name))
     })
     .await?;
     let client = state.hosts.get(&host, &state.identity).ok();

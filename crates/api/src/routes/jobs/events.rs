@@ -1,11 +1,13 @@
 //! `GET /api/v1/jobs/{id}/events`: progress as server-sent events.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
-use mosaic_types::JobId;
 use mosaic_types::jobs::{Job, JobEvent};
+use mosaic_types::{JobId, UserId};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::TryRecvError;
 
@@ -25,22 +27,26 @@ const RECHECK: Duration = Duration::from_secs(1);
     security(("bearer" = [])),
     params(("id" = JobId, Path, description = "The job")),
     responses(
-        (status = 200, description = "A `text/event-stream` of `progress` events, then one `finished` event; each `data:` is the job as JSON", content_type = "text/event-stream", body = JobEvent),
+        (status = 200, description = "A `text/event-stream` of `progress` events, then one `finished` event; each `data:` is the job as JSON. If the job cannot be read, one `error` event whose `data:` is the error envelope ends the stream", content_type = "text/event-stream", body = JobEvent),
+        (status = 429, description = "You have too many event streams open", body = mosaic_types::ErrorBody),
         (status = 404, description = "No such job", body = mosaic_types::ErrorBody),
     )
 )]
 #[get("/jobs/{id}/events")]
 pub async fn stream_job_events(
-    _user: AuthUser,
+    user: AuthUser,
     state: web::Data<AppState>,
     id: web::Path<JobId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    let open = state.streams.open(user.id, state.settings.max_event_streams_per_user)?;
     // Subscribe before the first read so no change between the two is missed.
     let signals = state.jobs.progress.subscribe();
     let first = db::run(&state.pool, move |conn| jobs::load(conn, id)).await?;
-    let stream =
-        futures::stream::unfold(Some(Stream { state, id, signals, last: None, next: Some(first) }), step);
+    let stream = futures::stream::unfold(
+        Some(Stream { state, id, signals, last: None, next: Some(first), _open: open }),
+        step,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
@@ -54,6 +60,52 @@ struct Stream {
     signals: broadcast::Receiver<JobId>,
     last: Option<Job>,
     next: Option<Job>,
+    /// Counts this stream as open until it ends.
+    _open: OpenStream,
+}
+
+/// How many event streams each user has open.
+#[derive(Debug, Default)]
+pub struct StreamCounts(Arc<Mutex<HashMap<UserId, usize>>>);
+
+impl StreamCounts {
+    /// Counts a new stream of `user`, or refuses it with 429 when the user has `max` open.
+    pub fn open(&self, user: UserId, max: usize) -> Result<OpenStream, ApiError> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(user).or_default();
+        if *count >= max {
+            return Err(ApiError::TooMany {
+                code: "too_many_streams",
+                message: format!("you have {count} event streams open; close one first (at most {max})"),
+            });
+        }
+        *count += 1;
+        Ok(OpenStream { counts: self.0.clone(), user })
+    }
+
+    /// Streams open now, in all.
+    pub fn total(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
+    }
+}
+
+/// One open stream; dropping it (the stream ended or the client went away) uncounts it.
+#[derive(Debug)]
+pub struct OpenStream {
+    counts: Arc<Mutex<HashMap<UserId, usize>>>,
+    user: UserId,
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
 }
 
 async fn step(stream: Option<Stream>) -> Option<(Result<Bytes, actix_web::Error>, Option<Stream>)> {
@@ -66,7 +118,20 @@ async fn step(stream: Option<Stream>) -> Option<(Result<Bytes, actix_web::Error>
                 let id = s.id;
                 match db::run(&s.state.pool, move |conn| jobs::load(conn, id)).await {
                     Ok(job) => job,
-                    Err(e) => return Some((Ok(event("error", &e.to_string())), None)),
+                    Err(e) => {
+                        let body = match &e {
+                            ApiError::Unexpected(cause) => {
+                                tracing::error!(error = ?cause, job = %id, "event stream: cannot read the job");
+                                crate::error::envelope(
+                                    "internal_error",
+                                    "An internal error occurred; it has been logged.",
+                                )
+                            }
+                            other => crate::error::envelope(other.code(), other.to_string()),
+                        };
+                        let data = serde_json::to_string(&body).unwrap_or_default();
+                        return Some((Ok(event("error", &data)), None));
+                    }
                 }
             }
         };

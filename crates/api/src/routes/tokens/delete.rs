@@ -26,7 +26,7 @@ pub async fn delete_token(
     id: web::Path<TokenId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let revoked = db::run(&state.pool, move |conn| Ok(ApiToken::revoke(conn, user.id, id)?)).await?;
+    let revoked = db::query(&state.pool, move |conn| ApiToken::revoke(conn, user.id, id)).await?;
     if !revoked {
         return Err(ApiError::not_found("token_not_found", format!("you have no live token with id {id}")));
     }

@@ -20,6 +20,6 @@ pub async fn list_tokens(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
-    let tokens = db::run(&state.pool, move |conn| Ok(Row::for_user(conn, user.id)?)).await?;
+    let tokens = db::query(&state.pool, move |conn| Row::for_user(conn, user.id)).await?;
     Ok(web::Json(tokens.into_iter().map(Into::into).collect()))
 }

@@ -9,7 +9,7 @@ use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
 use crate::auth::{AuthUser, require_admin};
-use crate::db;
+use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::routes::tokens;
 use crate::state::AppState;
@@ -38,17 +38,10 @@ pub async fn create_user(
     validate::resource_name("name", &body.name).map_err(ApiError::validation)?;
     let created = db::transaction(&state.pool, move |conn| {
         let new = NewUser { id: UserId::new(), name: &body.name, is_admin: body.is_admin };
-        let created = Row::create(conn, &new).map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::Conflict {
-                    code: "user_name_taken",
-                    message: format!("a user named {} exists", body.name),
-                }
-            }
-            other => other.into(),
-        })?;
+        let created = Row::create(conn, &new)
+            .or_conflict("user_name_taken", || format!("a user named {} exists", body.name))?;
         let token = tokens::issue(conn, created.id, "first token")?;
-        Ok(CreatedUser { user: created.into(), token })
+        Ok::<_, ApiError>(CreatedUser { user: created.into(), token })
     })
     .await?;
     Ok((web::Json(created), StatusCode::CREATED))

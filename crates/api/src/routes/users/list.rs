@@ -24,6 +24,6 @@ pub async fn list_users(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<User>>, ApiError> {
     require_admin(&user)?;
-    let users = db::run(&state.pool, |conn| Ok(Row::all(conn)?)).await?;
+    let users = db::query(&state.pool, Row::all).await?;
     Ok(web::Json(users.into_iter().map(Into::into).collect()))
 }

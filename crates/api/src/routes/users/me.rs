@@ -13,9 +13,9 @@ use crate::state::AppState;
 #[utoipa::path(tag = "users", security(("bearer" = [])), responses((status = 200, description = "You", body = User)))]
 #[get("/me")]
 pub async fn get_me(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<User>, ApiError> {
-    let me = db::run(&state.pool, move |conn| {
+    let me = db::query(&state.pool, move |conn| {
         use diesel::prelude::*;
-        Ok(mosaic_db::schema::users::table.find(user.id).select(Row::as_select()).first(conn)?)
+        mosaic_db::schema::users::table.find(user.id).select(Row::as_select()).first(conn)
     })
     .await?;
     Ok(web::Json(me.into()))

@@ -1,0 +1,1 @@
+ALTER TABLE job_items DROP CONSTRAINT job_items_step_check;
