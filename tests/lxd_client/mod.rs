@@ -1,7 +1,9 @@
 //! The LXD client crate against the two real LXD daemons.
 
 mod cloud_init;
+mod fake_server;
 mod fanout;
+mod hardening;
 mod lifecycle;
 mod names;
 mod tls;

@@ -26,9 +26,9 @@ mod status;
 pub mod tls;
 mod trust;
 
-pub use client::Client;
+pub use client::{Client, DEFAULT_BODY_LIMIT};
 pub use error::{Error, Result};
-pub use exec::{ExecOutput, ExecRequest};
+pub use exec::{DEFAULT_EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest};
 pub use fanout::HostLimiter;
 pub use fingerprint::Fingerprint;
 pub use identity::Identity;

@@ -52,7 +52,11 @@ pub struct Operation {
 impl Operation {
     pub(crate) fn new(client: Client, path: &str, metadata: Value) -> Result<Self> {
         let metadata: OperationMetadata = response::decode(metadata)?;
-        let path = if path.is_empty() { format!("/1.0/operations/{}", metadata.id) } else { path.to_owned() };
+        let path = if path.is_empty() {
+            format!("/1.0/operations/{}", crate::profiles::urlencode(&metadata.id))
+        } else {
+            crate::client::checked_path("operation path", path)?.to_owned()
+        };
         Ok(Operation { client, path, metadata })
     }
 
