@@ -4,7 +4,7 @@
 //! are never followed, every body is read with a size cap, and paths LXD hands us to follow
 //! (operations, `Location`, exec logs) must be relative `/1.0/...` paths on the same host.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -44,6 +44,8 @@ pub struct Client {
     endpoints: Arc<Endpoints>,
     project: Option<Arc<str>>,
     pinned: Option<Fingerprint>,
+    socket: Option<Arc<PathBuf>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     body_limit: usize,
 }
 
@@ -148,7 +150,7 @@ impl Client {
         }
         let config = tls::client_config(pinned, identity)?;
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(config)
+            .tls_backend_preconfigured(config.clone())
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -162,6 +164,8 @@ impl Client {
             }),
             project: None,
             pinned: Some(pinned),
+            socket: None,
+            tls: Some(Arc::new(config)),
             body_limit: DEFAULT_BODY_LIMIT,
         })
     }
@@ -191,6 +195,8 @@ impl Client {
             endpoints: Arc::new(Endpoints { bases: vec![base], current: AtomicUsize::new(0) }),
             project: None,
             pinned: None,
+            socket: Some(Arc::new(socket.as_ref().to_owned())),
+            tls: None,
             body_limit: DEFAULT_BODY_LIMIT,
         })
     }
@@ -233,6 +239,36 @@ impl Client {
     /// The pinned server fingerprint, for HTTPS clients.
     pub fn pinned_fingerprint(&self) -> Option<Fingerprint> {
         self.pinned
+    }
+
+    /// The unix socket, for socket clients.
+    pub(crate) fn socket_path(&self) -> Option<&Path> {
+        self.socket.as_deref().map(PathBuf::as_path)
+    }
+
+    /// The pinned TLS configuration, for HTTPS clients (the events websocket reuses it).
+    pub(crate) fn tls_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls.clone()
+    }
+
+    /// The endpoints to try in order, starting with the one that answered last, as
+    /// (index, base URL) pairs.
+    pub(crate) fn endpoints_in_order(&self) -> Vec<(usize, Url)> {
+        let (first, count) = (self.endpoints.current(), self.endpoints.bases.len());
+        (0..count).map(|step| (first + step) % count).map(|i| (i, self.endpoints.bases[i].clone())).collect()
+    }
+
+    /// Remembers that endpoint `index` answered (the events websocket fails over by itself).
+    pub(crate) fn answered_on(&self, index: usize) {
+        if index != self.endpoints.current() {
+            tracing::info!(url = %self.endpoints.bases[index], "LXD cluster member answered; using it from now on");
+            self.endpoints.current.store(index, Ordering::Relaxed);
+        }
+    }
+
+    /// The URL of `path` on `base` with the client's project (for the events websocket).
+    pub(crate) fn scoped_url(&self, base: &Url, path: &str, query: &[(&str, &str)]) -> Result<Url> {
+        self.url_on(base, path, query, true)
     }
 
     /// Sends a request and parses the envelope.

@@ -11,6 +11,7 @@
 
 mod client;
 mod error;
+mod events;
 mod exec;
 mod fanout;
 mod fingerprint;
@@ -28,6 +29,7 @@ mod trust;
 
 pub use client::{Client, DEFAULT_BODY_LIMIT};
 pub use error::{Error, Result};
+pub use events::{DEFAULT_EVENTS_PING, Event, EventStream, EventType, LifecycleEvent};
 pub use exec::{DEFAULT_EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest};
 pub use fanout::HostLimiter;
 pub use fingerprint::Fingerprint;
