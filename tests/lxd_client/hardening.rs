@@ -116,7 +116,7 @@ async fn plain_http_is_refused_for_remote_hosts() {
 }
 
 /// Removes a container when dropped, also when the test fails.
-struct Cleanup(lxd::Client, InstanceName);
+pub struct Cleanup(pub lxd::Client, pub InstanceName);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
