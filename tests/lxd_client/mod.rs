@@ -5,6 +5,7 @@ mod devices;
 mod events;
 mod fake_server;
 mod fanout;
+mod files;
 mod hardening;
 mod lifecycle;
 mod names;

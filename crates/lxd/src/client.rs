@@ -458,6 +458,7 @@ pub(crate) async fn read_capped(url: &Url, mut resp: reqwest::Response, limit: u
 pub(crate) struct Tail {
     pub(crate) bytes: Vec<u8>,
     pub(crate) truncated: bool,
+    pub(crate) total: Option<u64>,
 }
 
 /// Reads the last `keep` bytes of a file LXD serves (exec logs, instance files).
@@ -474,7 +475,7 @@ pub(crate) async fn read_tail(
     let status = resp.status().as_u16();
     if status == 416 {
         // "Range not satisfiable": an empty file on some servers.
-        return Ok(Tail { bytes: Vec::new(), truncated: false });
+        return Ok(Tail { bytes: Vec::new(), truncated: false, total: Some(0) });
     }
     if !(200..300).contains(&status) {
         let body = read_capped(url, resp, 64 * 1024).await?;
@@ -486,7 +487,7 @@ pub(crate) async fn read_tail(
     if status == 206 {
         let range =
             resp.headers().get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (start, _total) = range
+        let (start, total) = range
             .as_deref()
             .and_then(parse_content_range)
             .ok_or_else(|| Error::Protocol(format!("{url} answered 206 with Content-Range {range:?}")))?;
@@ -499,7 +500,7 @@ pub(crate) async fn read_tail(
         })?;
         let extra = bytes.len().saturating_sub(keep);
         bytes.drain(..extra);
-        return Ok(Tail { bytes, truncated: start > 0 || extra > 0 });
+        return Ok(Tail { bytes, truncated: start > 0 || extra > 0, total: Some(total) });
     }
     let total = resp.content_length();
     let mut kept: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
@@ -518,7 +519,7 @@ pub(crate) async fn read_tail(
             break;
         }
     }
-    Ok(Tail { bytes: kept.into(), truncated })
+    Ok(Tail { bytes: kept.into(), truncated, total })
 }
 
 /// `bytes START-END/TOTAL` → (START, TOTAL). LXD writes `bytes 0--1/0` for an empty file.
