@@ -56,6 +56,14 @@ pub enum Body {
         len: usize,
         declare_length: bool,
     },
+    /// Sends the headers, then nothing until the client goes away.
+    Stall,
+    /// Sends `bytes` in `chunk`-sized pieces with `pause` between them (a slow download).
+    Throttled {
+        bytes: Arc<Vec<u8>>,
+        chunk: usize,
+        pause: Duration,
+    },
 }
 
 impl Response {
@@ -85,6 +93,8 @@ pub struct FakeServer {
     pub url: Url,
     /// The certificate's fingerprint (HTTPS only).
     pub fingerprint: Option<Fingerprint>,
+    /// The certificate as PEM (HTTPS only), to hand to LXD as an image server's certificate.
+    pub cert_pem: String,
     /// The unix socket (unix only).
     pub socket: Option<PathBuf>,
     /// Every request seen so far.
@@ -144,6 +154,7 @@ impl FakeServer {
         FakeServer {
             url: format!("https://{address}").parse().unwrap(),
             fingerprint: Some(fingerprint),
+            cert_pem,
             socket: None,
             seen,
             stop,
@@ -175,6 +186,7 @@ impl FakeServer {
         FakeServer {
             url: "http://lxd".parse().unwrap(),
             fingerprint: None,
+            cert_pem: String::new(),
             socket: Some(path.clone()),
             seen,
             stop,
@@ -281,6 +293,8 @@ fn serve<S: Read + Write>(stream: S, handler: &Handler, seen: &Mutex<Vec<Request
             head.push_str(&format!("Content-Length: {len}\r\n"))
         }
         Body::Repeat { declare_length: false, .. } => head.push_str("Transfer-Encoding: chunked\r\n"),
+        Body::Stall => head.push_str("Content-Length: 1000000\r\n"),
+        Body::Throttled { bytes, .. } => head.push_str(&format!("Content-Length: {}\r\n", bytes.len())),
     }
     head.push_str("\r\n");
     if stream.write_all(head.as_bytes()).is_err() {
@@ -307,6 +321,28 @@ fn serve<S: Read + Write>(stream: S, handler: &Handler, seen: &Mutex<Vec<Request
                 result = stream.write_all(b"0\r\n\r\n");
             }
             result
+        }
+        Body::Throttled { bytes, chunk, pause } => {
+            let mut result = Ok(());
+            for piece in bytes.chunks(chunk.max(1)) {
+                result = stream.write_all(piece).and_then(|_| stream.flush());
+                if result.is_err() {
+                    break;
+                }
+                std::thread::sleep(pause);
+            }
+            result
+        }
+        Body::Stall => {
+            let _ = stream.flush();
+            // Wait for the client to give up: reads fail or return 0 once it closes.
+            let mut buf = [0u8; 1];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+            Ok(())
         }
     };
     let _ = stream.flush();

@@ -7,6 +7,7 @@ mod fake_server;
 mod fanout;
 mod files;
 mod hardening;
+mod images;
 mod lifecycle;
 mod names;
 mod tls;

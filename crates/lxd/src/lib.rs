@@ -38,13 +38,13 @@ pub use fanout::HostLimiter;
 pub use files::FileTail;
 pub use fingerprint::Fingerprint;
 pub use identity::Identity;
-pub use images::{Image, ImageAlias};
+pub use images::{Image, ImageAlias, ImageProtocol, ImageRef, ImagesPost, RemoteImage};
 pub use instances::{
     Instance, InstanceFilter, InstanceSource, InstanceState, InstanceStateAction, InstanceStatePut,
     InstancesPost, MemoryState, NetworkAddress, NetworkState,
 };
 pub use name::InstanceName;
-pub use operation::{Operation, OperationMetadata};
+pub use operation::{Operation, OperationMetadata, Progress};
 pub use profiles::Profile;
 pub use server::{Server, ServerEnvironment};
 pub use status::StatusCode;
