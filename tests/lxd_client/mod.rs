@@ -10,4 +10,5 @@ mod hardening;
 mod images;
 mod lifecycle;
 mod names;
+mod projects;
 mod tls;

@@ -119,6 +119,11 @@ impl<'a> Call<'a> {
         self.timeout = timeout;
         self
     }
+
+    pub(crate) fn unscoped(mut self) -> Self {
+        self.scoped = false;
+        self
+    }
 }
 
 impl Client {

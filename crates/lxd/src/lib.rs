@@ -23,6 +23,7 @@ mod instances;
 mod name;
 mod operation;
 mod profiles;
+mod projects;
 mod response;
 mod server;
 mod status;
@@ -45,7 +46,8 @@ pub use instances::{
 };
 pub use name::InstanceName;
 pub use operation::{Operation, OperationMetadata, Progress};
-pub use profiles::Profile;
+pub use profiles::{Profile, ProfilesPost};
+pub use projects::{Project, ProjectsPost};
 pub use server::{Server, ServerEnvironment};
 pub use status::StatusCode;
 pub use trust::{CertificateToken, TrustToken};
