@@ -121,11 +121,14 @@ pub struct Cleanup(pub lxd::Client, pub InstanceName);
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let (client, name) = (self.0.clone(), self.1.clone());
-        std::thread::spawn(move || {
+        let done = std::thread::spawn(move || {
             tokio::runtime::Runtime::new().unwrap().block_on(remove_instance(&client, &name));
         })
-        .join()
-        .unwrap();
+        .join();
+        // A cleanup failure fails the test, unless it is failing already (a second panic aborts).
+        if done.is_err() && !std::thread::panicking() {
+            panic!("cleanup of {} failed", self.1);
+        }
     }
 }
 

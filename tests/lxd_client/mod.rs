@@ -1,6 +1,7 @@
 //! The LXD client crate against the two real LXD daemons.
 
 mod cloud_init;
+mod cluster;
 mod devices;
 mod events;
 mod fake_server;

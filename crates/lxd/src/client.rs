@@ -142,8 +142,10 @@ impl Client {
     ///
     /// When the member in use does not answer (the connection cannot be made or times out), the
     /// request is sent to the next member, and the one that answered is used from then on by this
-    /// client and its clones. An HTTP error is an answer: it is never retried elsewhere, and
-    /// neither is a request whose connection broke after it was sent (it may have taken effect).
+    /// client and its clones. An HTTP error is an answer: it is never retried elsewhere. A read
+    /// (`GET`) whose connection died before any answer is retried on the next member; a mutation
+    /// whose connection broke after it may have been sent is not (it may have taken effect), and
+    /// fails with [`Error::Transport`], while the next call connects afresh and fails over.
     pub fn https_cluster(urls: &[Url], pinned: Fingerprint, identity: Option<&Identity>) -> Result<Self> {
         if urls.is_empty() {
             return Err(Error::invalid("LXD URL", "no URL given"));
@@ -389,7 +391,14 @@ impl Client {
                 }
                 Err(source) => {
                     let error = transport_error(&url, source);
-                    let unanswered = matches!(&error, Error::Transport { source, .. } if source.is_connect());
+                    // Not answered: no connection could be made (any method), or, for a read,
+                    // the connection died before any answer (e.g. a pooled connection the member
+                    // dropped) or timed out. A mutation is only retried elsewhere if it was
+                    // certainly never sent.
+                    let idempotent = matches!(call.method, Method::GET | Method::HEAD);
+                    let unanswered = matches!(&error, Error::Transport { source, .. }
+                        if source.is_connect() || (idempotent && source.status().is_none()
+                            && (source.is_request() || source.is_timeout())));
                     if !unanswered || step + 1 == count {
                         return Err(error);
                     }

@@ -10,6 +10,7 @@
 //! (host, item) out over many hosts with a per-host concurrency bound.
 
 mod client;
+mod cluster;
 mod devices;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ pub mod tls;
 mod trust;
 
 pub use client::{Client, DEFAULT_BODY_LIMIT};
+pub use cluster::{ClusterMember, MemberStatus};
 pub use devices::{ProxyBind, ProxyDevice};
 pub use error::{Error, Result};
 pub use events::{DEFAULT_EVENTS_PING, Event, EventStream, EventType, LifecycleEvent};

@@ -122,7 +122,7 @@ impl Operation {
     /// message, and a wait that runs out as [`Error::OperationTimeout`].
     pub async fn wait(&self, timeout: Duration) -> Result<OperationMetadata> {
         let secs = timeout.as_secs().max(1);
-        let path = format!("{}/wait", self.path);
+        let path = sub_path(&self.path, "wait");
         let secs_text = secs.to_string();
         // Give the HTTP exchange a margin over LXD's own wait so LXD answers first.
         let http_timeout = Duration::from_secs(secs + 10);
@@ -176,6 +176,15 @@ impl Operation {
     }
 }
 
+/// `{operation}/{sub}`, keeping the operation URL's query after it: LXD's operation URLs carry
+/// `?project=...` on clusters, and `/wait` appended after the query would become part of it.
+fn sub_path(operation: &str, sub: &str) -> String {
+    match operation.split_once('?') {
+        Some((path, query)) => format!("{path}/{sub}?{query}"),
+        None => format!("{operation}/{sub}"),
+    }
+}
+
 fn failure_text(op: &OperationMetadata) -> String {
     if op.err.is_empty() { op.status.clone() } else { op.err.clone() }
 }
@@ -187,6 +196,15 @@ mod tests {
     fn op(metadata: Value) -> OperationMetadata {
         serde_json::from_value(serde_json::json!({"id": "x", "status_code": 103, "metadata": metadata}))
             .unwrap()
+    }
+
+    #[test]
+    fn wait_goes_before_the_query() {
+        assert_eq!(sub_path("/1.0/operations/x", "wait"), "/1.0/operations/x/wait");
+        assert_eq!(
+            sub_path("/1.0/operations/x?project=default", "wait"),
+            "/1.0/operations/x/wait?project=default"
+        );
     }
 
     #[test]
