@@ -1,13 +1,16 @@
 //! A typed async client for the LXD REST API (LXD 5.0 LTS and later).
 //!
 //! The layout follows LXD's own Go client: one place turns LXD's response envelope into a
-//! `Result` ([`response`]), wire types are split by verb (`Instance` for GET, `InstancesPost` for
+//! `Result` (`response.rs`), wire types are split by verb (`Instance` for GET, `InstancesPost` for
 //! create, `InstanceStatePut` for state changes), and every mutation hands back an [`Operation`]
 //! that can be waited on.
 //!
-//! A [`Client`] talks to one LXD host, over HTTPS with mutual TLS and the server certificate pinned
-//! by fingerprint ([`tls`]), or over the daemon's unix socket. [`HostLimiter`] fans one call per
-//! (host, item) out over many hosts with a per-host concurrency bound.
+//! A [`Client`] talks to one LXD host (or one cluster, failing over between its members), over
+//! HTTPS with mutual TLS and the server certificate pinned by fingerprint ([`tls`]), or over the
+//! daemon's unix socket; everything the host sends back is bounded and checked (no redirects,
+//! only relative `/1.0/` paths followed, capped bodies and output). [`Client::events`] streams the
+//! host's events over the same transport. [`HostLimiter`] fans one call per (host, item) out over
+//! many hosts with a per-host concurrency bound.
 
 mod client;
 mod cluster;
