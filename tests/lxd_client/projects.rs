@@ -73,10 +73,10 @@ async fn a_project_client_works_inside_its_project_only() {
     assert_eq!(profiles, ["default", "web"]);
     assert!(client.profile("web").await.unwrap_err().is_not_found(), "the profile is not in default");
 
-    // Events of the project only; and a quiet stream stays open (LXD answers the pings).
-    let mut events =
-        scoped.events_with_ping(&[EventType::Lifecycle], Duration::from_millis(300)).await.unwrap();
-    let quiet = tokio::time::timeout(Duration::from_secs(2), events.next()).await;
+    // Events of the project only; and a quiet stream stays open past its silence limit (3 s):
+    // LXD answers the pings.
+    let mut events = scoped.events_with_ping(&[EventType::Lifecycle], Duration::from_secs(1)).await.unwrap();
+    let quiet = tokio::time::timeout(Duration::from_secs(4), events.next()).await;
     assert!(quiet.is_err(), "a quiet project's stream must stay open, got {quiet:?}");
 
     let post =

@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::operation::OperationMetadata;
 use crate::tls;
 
-/// How often [`Client::events`] pings a quiet event stream; the stream fails when nothing, not
-/// even a pong, came back for three intervals.
+/// How often [`Client::events`] pings a quiet event stream; the stream fails when a ping got no
+/// answer (nothing at all came back) for two intervals, so a silent death shows within three.
 pub const DEFAULT_EVENTS_PING: Duration = Duration::from_secs(10);
 /// The largest single event accepted. LXD's events are a few KiB (an operation event carries
 /// its metadata); 1 MiB leaves room without letting a peer make us buffer more.
@@ -164,8 +164,10 @@ impl Client {
     }
 
     /// [`Client::events`] with another ping interval: the stream is pinged when quiet and fails
-    /// when nothing came back for three intervals, which bounds how long a connection that died
-    /// without a word (a host powered off, a cut cable) goes unnoticed.
+    /// when a ping got no answer for two intervals, which bounds how long a connection that died
+    /// without a word (a host powered off, a cut cable) goes unnoticed to about three intervals.
+    /// Pings are sent while the stream is being polled; a consumer that pauses is not mistaken
+    /// for a dead connection (answers already received are read first).
     pub async fn events_with_ping(&self, types: &[EventType], ping_every: Duration) -> Result<EventStream> {
         let ping_every = ping_every.max(Duration::from_millis(100));
         let kinds: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
@@ -273,18 +275,22 @@ fn events_of(
         ws: WebSocketStream<Box<dyn Transport>>,
         url: Url,
         ping: tokio::time::Interval,
-        heard: Instant,
+        /// When the ping still waiting for an answer was sent (any frame counts as an answer).
+        awaiting: Option<Instant>,
         silence: Duration,
     }
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = State { ws, url, ping, heard: Instant::now(), silence: ping_every * 3 };
+    let state = State { ws, url, ping, awaiting: None, silence: ping_every * 2 };
     futures::stream::unfold(Some(state), |state| async move {
         let mut st = state?;
         loop {
+            // Frames already received come first: a consumer that paused must not find its
+            // stream declared dead while the pong sits unread.
             tokio::select! {
+                biased;
                 message = st.ws.next() => {
-                    st.heard = Instant::now();
+                    st.awaiting = None;
                     let text = match message {
                         None | Some(Ok(Message::Close(_))) => return None,
                         Some(Err(e)) => return Some((Err(events_error(&st.url, &e.to_string())), None)),
@@ -297,12 +303,18 @@ fn events_of(
                     return Some((event, Some(st)));
                 }
                 _ = st.ping.tick() => {
-                    if st.heard.elapsed() >= st.silence {
-                        let reason = format!("nothing heard for {} ms", st.silence.as_millis());
-                        return Some((Err(events_error(&st.url, &reason)), None));
-                    }
-                    if let Err(e) = st.ws.send(Message::Ping(Vec::new().into())).await {
-                        return Some((Err(events_error(&st.url, &e.to_string())), None));
+                    match st.awaiting {
+                        Some(sent) if sent.elapsed() >= st.silence => {
+                            let reason = format!("no answer to a ping within {} ms", st.silence.as_millis());
+                            return Some((Err(events_error(&st.url, &reason)), None));
+                        }
+                        Some(_) => {}
+                        None => {
+                            if let Err(e) = st.ws.send(Message::Ping(Vec::new().into())).await {
+                                return Some((Err(events_error(&st.url, &e.to_string())), None));
+                            }
+                            st.awaiting = Some(Instant::now());
+                        }
                     }
                 }
             }
