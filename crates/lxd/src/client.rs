@@ -38,7 +38,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 ///
 /// Cheap to clone: the connection pool and TLS configuration are shared, and built once per host.
 /// Clones also share which cluster member answered last.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     endpoints: Arc<Endpoints>,
@@ -47,6 +47,19 @@ pub struct Client {
     socket: Option<Arc<PathBuf>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     body_limit: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What identifies the host; not the TLS configuration (it holds the client identity).
+        f.debug_struct("Client")
+            .field("url", &self.base_url().as_str())
+            .field("urls", &self.endpoints.bases.len())
+            .field("project", &self.project)
+            .field("pinned", &self.pinned)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The base URLs a client may use, and which one answered last.
