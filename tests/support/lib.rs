@@ -60,11 +60,49 @@ impl TestHost {
     }
 }
 
+/// The two-member LXD cluster of the test environment (`MOSAIC_TEST_CLUSTER_*`).
+#[derive(Debug, Clone)]
+pub struct TestCluster {
+    /// The members' HTTPS addresses, m1 first.
+    pub urls: Vec<Url>,
+    /// SHA-256 of the cluster certificate, which every member presents.
+    pub fingerprint: Fingerprint,
+    /// The members' unix sockets, m1 first.
+    pub sockets: Vec<PathBuf>,
+    /// The members' names (`m1`, `m2`).
+    pub members: Vec<String>,
+}
+
+impl TestCluster {
+    /// An HTTPS client over every member (failing over between them), presenting the test
+    /// client certificate.
+    pub fn client(&self) -> Client {
+        Client::https_cluster(&self.urls, self.fingerprint, Some(&env().identity)).expect("HTTPS client")
+    }
+
+    /// A client over the first member's unix socket: fully trusted, for arranging and cleaning up.
+    pub fn admin(&self) -> Client {
+        Client::unix(&self.sockets[0]).expect("unix socket client")
+    }
+}
+
+/// The test cluster; panics (failing the test, never passing it vacuously) when the environment
+/// has none.
+pub fn cluster() -> &'static TestCluster {
+    env().cluster.as_ref().unwrap_or_else(|| {
+        panic!(
+            "cluster not in the test env: MOSAIC_TEST_CLUSTER_URLS is missing; run `scripts/testenv.sh up`"
+        )
+    })
+}
+
 /// The whole test environment.
 #[derive(Debug)]
 pub struct TestEnv {
     /// The two LXD hosts.
     pub hosts: [TestHost; 2],
+    /// The two-member cluster, when the environment has one.
+    pub cluster: Option<TestCluster>,
     /// The trust password set on both hosts.
     pub trust_password: String,
     /// The client certificate both hosts trust.
@@ -107,10 +145,23 @@ fn load(path: &Path) -> anyhow::Result<TestEnv> {
             fingerprint: var(&format!("MOSAIC_TEST_LXD_{key}_FINGERPRINT"))?.parse()?,
         })
     };
+    let list = |k: &str| -> anyhow::Result<Vec<String>> {
+        Ok(var(k)?.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    };
+    let cluster = match vars.contains_key("MOSAIC_TEST_CLUSTER_URLS") {
+        false => None,
+        true => Some(TestCluster {
+            urls: list("MOSAIC_TEST_CLUSTER_URLS")?.iter().map(|u| u.parse()).collect::<Result<_, _>>()?,
+            fingerprint: var("MOSAIC_TEST_CLUSTER_FINGERPRINT")?.parse()?,
+            sockets: list("MOSAIC_TEST_CLUSTER_SOCKETS")?.into_iter().map(PathBuf::from).collect(),
+            members: list("MOSAIC_TEST_CLUSTER_MEMBERS")?,
+        }),
+    };
     let cert = std::fs::read_to_string(var("MOSAIC_TEST_CLIENT_CERT")?)?;
     let key = std::fs::read_to_string(var("MOSAIC_TEST_CLIENT_KEY")?)?;
     Ok(TestEnv {
         hosts: [host("a", "A")?, host("b", "B")?],
+        cluster,
         trust_password: var("MOSAIC_TEST_LXD_TRUST_PASSWORD")?,
         identity: Identity::from_pem(&cert, &key)?,
         database_url: var("MOSAIC_TEST_DATABASE_URL")?,

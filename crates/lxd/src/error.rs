@@ -72,6 +72,41 @@ pub enum Error {
     /// LXD answered something that is not the JSON we expected.
     #[error("unexpected answer from LXD: {0}")]
     Protocol(String),
+    /// LXD answered with an HTTP redirect. Redirects are never followed: LXD itself never sends
+    /// one, and following it would hand our client certificate's session to another address.
+    #[error("LXD at {url} answered with a redirect to {location:?}; redirects are not followed")]
+    Redirect {
+        /// The URL we asked.
+        url: String,
+        /// Where it wanted to send us (the `Location` header, possibly empty).
+        location: String,
+    },
+    /// LXD handed us a path to follow (an operation, a `Location`, an exec log) that is not a
+    /// relative `/1.0/...` path on the same host, e.g. an absolute URL to somewhere else.
+    #[error("refusing to follow the {what} {path:?} from LXD: not a relative /1.0/ path")]
+    UnsafePath {
+        /// Which kind of path it was ("operation path", "Location header", "exec log path").
+        what: &'static str,
+        /// The path as LXD sent it (cut at 200 characters).
+        path: String,
+    },
+    /// An answer from LXD was longer than the client's cap (see `Client::with_body_limit`);
+    /// reading stopped at the cap.
+    #[error("the answer from {url} is larger than the {limit}-byte cap")]
+    TooLarge {
+        /// The URL we asked.
+        url: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The events websocket could not be opened, or failed while open.
+    #[error("LXD event stream at {url}: {reason}")]
+    Events {
+        /// The websocket URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {

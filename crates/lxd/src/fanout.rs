@@ -26,11 +26,6 @@ impl<H: Eq + Hash + Clone> HostLimiter<H> {
         HostLimiter { per_host: per_host.max(1), hosts: Mutex::new(HashMap::new()) }
     }
 
-    /// The bound per host.
-    pub fn per_host(&self) -> usize {
-        self.per_host
-    }
-
     fn semaphore(&self, host: &H) -> Arc<Semaphore> {
         // A poisoned lock only means another thread panicked while inserting; the map is intact.
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());

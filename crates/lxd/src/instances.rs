@@ -177,26 +177,27 @@ impl InstancesPost {
     }
 }
 
-/// The image an instance is created from: by alias or by fingerprint.
+/// The image an instance is created from: a local image by alias or fingerprint, or an image
+/// the host pulls from an image server.
 #[derive(Debug, Clone, Serialize)]
-pub struct InstanceSource {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alias: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
-}
+#[serde(transparent)]
+pub struct InstanceSource(serde_json::Value);
 
 impl InstanceSource {
     /// A local image by alias (`busybox`).
     pub fn image_alias(alias: impl Into<String>) -> Self {
-        InstanceSource { kind: "image", alias: Some(alias.into()), fingerprint: None }
+        InstanceSource(serde_json::json!({ "type": "image", "alias": alias.into() }))
     }
 
     /// A local image by fingerprint (or a unique prefix of it).
     pub fn image_fingerprint(fingerprint: impl Into<String>) -> Self {
-        InstanceSource { kind: "image", alias: None, fingerprint: Some(fingerprint.into()) }
+        InstanceSource(serde_json::json!({ "type": "image", "fingerprint": fingerprint.into() }))
+    }
+
+    /// An image on an image server (`mode: pull`): the host downloads it unless it already has
+    /// it (LXD caches pulled images), then creates the instance. Refuses a non-`https` server.
+    pub fn remote_image(remote: &crate::images::RemoteImage) -> Result<Self> {
+        Ok(InstanceSource(remote.source()?))
     }
 }
 
@@ -330,5 +331,32 @@ impl Client {
     /// Deletes a stopped instance (LXD refuses to delete a running one).
     pub async fn delete_instance(&self, name: &InstanceName) -> Result<Operation> {
         self.operation::<()>(Method::DELETE, &format!("/1.0/instances/{name}"), None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::images::{ImageProtocol, ImageRef, RemoteImage};
+
+    #[test]
+    fn an_instance_from_a_remote_image_pulls_it() {
+        let remote = RemoteImage::new(
+            "https://images.example".parse().unwrap(),
+            ImageProtocol::SimpleStreams,
+            ImageRef::Alias("debian/12".into()),
+        );
+        let post = InstancesPost::new(
+            InstanceName::parse("web-1").unwrap(),
+            InstanceSource::remote_image(&remote).unwrap(),
+        );
+        let body = serde_json::to_value(&post).unwrap();
+        assert_eq!(
+            body["source"],
+            serde_json::json!({"type": "image", "mode": "pull", "server": "https://images.example",
+                               "protocol": "simplestreams", "alias": "debian/12"})
+        );
+        let local = serde_json::to_value(InstanceSource::image_alias("busybox")).unwrap();
+        assert_eq!(local, serde_json::json!({"type": "image", "alias": "busybox"}));
     }
 }

@@ -37,6 +37,10 @@ pub struct ServerEnvironment {
     /// SHA-256 of the server certificate, lowercase hex.
     #[serde(default)]
     pub certificate_fingerprint: String,
+    /// The server certificate (PEM): what another host needs to pull this server's public images
+    /// over the `lxd` protocol ([`crate::RemoteImage::with_certificate`]).
+    #[serde(default)]
+    pub certificate: String,
     /// Whether the server is a cluster member.
     #[serde(default)]
     pub server_clustered: bool,
