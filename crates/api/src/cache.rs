@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::db;
@@ -34,11 +35,25 @@ pub struct Observed {
     pub instance: String,
 }
 
+/// What a host said about itself (`GET /1.0`), asked when the host is first seen and again
+/// whenever it comes back after not answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFacts {
+    /// Its LXD version.
+    pub version: String,
+    /// Whether it is a cluster member.
+    pub clustered: bool,
+}
+
 /// One host as last seen.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// When it was taken.
     pub taken: Instant,
+    /// The same, as a time of day (shown as when the host was last checked).
+    pub taken_at: DateTime<Utc>,
+    /// What the host said about itself, if it answered.
+    pub server: Option<ServerFacts>,
     /// Containers by name, or why the host did not answer.
     pub instances: Result<HashMap<String, Observed>, String>,
 }
@@ -139,7 +154,7 @@ impl HostCache {
         for change in &changes {
             patch(&mut seen, change);
         }
-        let snapshot = Snapshot { taken: snapshot.taken, instances: Ok(seen) };
+        let snapshot = Snapshot { instances: Ok(seen), ..(**snapshot).clone() };
         hosts.snapshots.insert(host, Arc::new(snapshot));
         hosts
             .pending
@@ -176,13 +191,18 @@ impl HostCache {
     /// cannot vouch for (an item failed, or nothing to patch), before reporting that it finished.
     pub async fn refresh(&self, state: &AppState, hosts: &[Host]) {
         let timeout = state.settings.lxd_probe_timeout;
-        let polls = hosts.iter().map(|host| async move {
-            let started = Instant::now();
-            let result = match state.hosts.get(host, &state.identity) {
-                Ok(client) => poll(&client, timeout).await,
-                Err(e) => Err(format!("{e:#}")),
-            };
-            (host.id, Snapshot { taken: started, instances: result })
+        let before = self.all();
+        let polls = hosts.iter().map(|host| {
+            // A host that answered last time is not asked who it is again.
+            let known = before.get(&host.id).filter(|s| s.instances.is_ok()).and_then(|s| s.server.clone());
+            async move {
+                let (taken, taken_at) = (Instant::now(), Utc::now());
+                let (server, instances) = match state.hosts.get(host, &state.identity) {
+                    Ok(client) => poll(&client, known, timeout).await,
+                    Err(e) => (None, Err(format!("{e:#}"))),
+                };
+                (host.id, Snapshot { taken, taken_at, server, instances })
+            }
         });
         let results = futures::future::join_all(polls).await;
         self.calls.fetch_add(results.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -268,12 +288,39 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
     seen.insert(change.name.clone(), observed);
 }
 
-async fn poll(client: &lxd::Client, timeout: Duration) -> Result<HashMap<String, Observed>, String> {
+/// Why a host that answers is still offline to Mosaic.
+const NOT_TRUSTED: &str = "the host no longer trusts Mosaic's certificate";
+
+/// Asks a host who it is (unless `known`) and lists Mosaic's containers on it.
+async fn poll(
+    client: &lxd::Client,
+    known: Option<ServerFacts>,
+    timeout: Duration,
+) -> (Option<ServerFacts>, Result<HashMap<String, Observed>, String>) {
+    let server = match known {
+        Some(facts) => facts,
+        None => match tokio::time::timeout(timeout, client.server()).await {
+            Ok(Ok(server)) if server.is_trusted() => ServerFacts {
+                version: server.environment.server_version,
+                clustered: server.environment.server_clustered,
+            },
+            Ok(Ok(_)) => return (None, Err(NOT_TRUSTED.into())),
+            Ok(Err(e)) => return (None, Err(e.to_string())),
+            Err(_) => return (None, Err(format!("no answer within {} s", timeout.as_secs()))),
+        },
+    };
+    match list(client, timeout).await {
+        Ok(instances) => (Some(server), Ok(instances)),
+        Err(e) => (None, Err(e)),
+    }
+}
+
+async fn list(client: &lxd::Client, timeout: Duration) -> Result<HashMap<String, Observed>, String> {
     let filter = lxd::InstanceFilter::config_eq(MANAGED_KEY, "true").map_err(|e| e.to_string())?;
     let listed = tokio::time::timeout(timeout * 4, client.instances(Some(&filter)))
         .await
         .map_err(|_| format!("no answer within {} s", (timeout * 4).as_secs()))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| if e.is_forbidden() { NOT_TRUSTED.to_owned() } else { e.to_string() })?;
     Ok(listed
         .into_iter()
         .map(|i| {
@@ -302,6 +349,7 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Instant;
 
+    use chrono::Utc;
     use lxd::StatusCode;
     use mosaic_types::HostId;
 
@@ -312,7 +360,7 @@ mod tests {
     }
 
     fn poll(taken: Instant, c1: Observed) -> Snapshot {
-        Snapshot { taken, instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
+        Snapshot { taken, taken_at: Utc::now(), server: None, instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
     }
 
     fn started() -> Change {
@@ -359,7 +407,7 @@ mod tests {
     fn a_host_that_did_not_answer_is_not_patched() {
         let cache = HostCache::default();
         let host = HostId::new();
-        let down = Snapshot { taken: Instant::now(), instances: Err("down".into()) };
+        let down = Snapshot { taken: Instant::now(), taken_at: Utc::now(), server: None, instances: Err("down".into()) };
         cache.store(vec![(host, down)]);
         assert!(!cache.apply(host, vec![started()]));
     }

@@ -2,10 +2,8 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
 use mosaic_types::hosts::{HostStatus, HostTransport};
@@ -67,26 +65,24 @@ pub fn client_for(host: &Host, identity: &lxd::Identity) -> anyhow::Result<lxd::
     }
 }
 
-/// Asks a host who it is, within `timeout`; never fails: an unreachable host is `online: false`.
-pub async fn probe(client: &lxd::Client, timeout: Duration) -> HostStatus {
-    let answer = tokio::time::timeout(timeout, client.server()).await;
-    let checked_at = Utc::now();
-    match answer {
-        Ok(Ok(server)) if server.is_trusted() => HostStatus {
-            online: true,
-            lxd_version: Some(server.environment.server_version),
-            clustered: Some(server.environment.server_clustered),
-            error: None,
-            checked_at,
-        },
-        Ok(Ok(_)) => offline("the host no longer trusts Mosaic's certificate".into(), checked_at),
-        Ok(Err(e)) => offline(e.to_string(), checked_at),
-        Err(_) => offline(format!("no answer within {} s", timeout.as_secs()), checked_at),
+/// A host's status as the host cache last saw it; a host not polled yet is offline, saying so.
+pub fn status(snapshot: Option<&crate::cache::Snapshot>) -> HostStatus {
+    let Some(snapshot) = snapshot else {
+        return HostStatus {
+            online: false,
+            lxd_version: None,
+            clustered: None,
+            error: Some("not checked yet".into()),
+            checked_at: None,
+        };
+    };
+    HostStatus {
+        online: snapshot.instances.is_ok(),
+        lxd_version: snapshot.server.as_ref().map(|s| s.version.clone()),
+        clustered: snapshot.server.as_ref().map(|s| s.clustered),
+        error: snapshot.instances.as_ref().err().cloned(),
+        checked_at: Some(snapshot.taken_at),
     }
-}
-
-fn offline(error: String, checked_at: chrono::DateTime<Utc>) -> HostStatus {
-    HostStatus { online: false, lxd_version: None, clustered: None, error: Some(error), checked_at }
 }
 
 /// Converts a stored host and its status to the wire type.
@@ -101,15 +97,4 @@ pub fn to_wire(host: Host, status: HostStatus) -> mosaic_types::hosts::Host {
         status,
         created_at: host.created_at,
     }
-}
-
-/// Probes many hosts at once, each bounded by `timeout`; results in input order.
-pub async fn probe_all(clients: &[Option<lxd::Client>], timeout: Duration) -> Vec<HostStatus> {
-    let probes = clients.iter().map(|c| async move {
-        match c {
-            Some(c) => probe(c, timeout).await,
-            None => offline("invalid stored connection details".into(), Utc::now()),
-        }
-    });
-    futures::future::join_all(probes).await
 }

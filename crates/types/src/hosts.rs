@@ -37,7 +37,7 @@ pub struct Host {
     pub created_at: DateTime<Utc>,
 }
 
-/// What a host said when last asked.
+/// What a host said when the host cache last asked it (every few seconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HostStatus {
     /// Whether it answered.
@@ -48,8 +48,8 @@ pub struct HostStatus {
     pub clustered: Option<bool>,
     /// Why it is offline.
     pub error: Option<String>,
-    /// When it was asked.
-    pub checked_at: DateTime<Utc>,
+    /// When it was asked (`null` before the host cache first polled it).
+    pub checked_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/hosts`: register a host, over HTTPS or a unix socket.

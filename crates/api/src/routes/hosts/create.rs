@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use mosaic_db::models::hosts::{Host as HostRow, NewHost};
 use mosaic_db::schema::hosts;
 use mosaic_types::HostId;
-use mosaic_types::hosts::{CreateHost, Host, HostStatus, HostTransport};
+use mosaic_types::hosts::{CreateHost, Host, HostTransport};
 use mosaic_types::validate;
 
 use crate::audit::AuditTarget;
@@ -93,15 +93,9 @@ pub async fn create_host(
     })
     .await?;
     AuditTarget::set(&req, format!("host {} ({})", stored.name, stored.id));
-    // Its containers show in the overview from the next poll: make that one now.
-    state.cache.poke();
-    let status = HostStatus {
-        online: true,
-        lxd_version: Some(server.environment.server_version),
-        clustered: Some(server.environment.server_clustered),
-        error: None,
-        checked_at: chrono::Utc::now(),
-    };
+    // Its status and containers come from the host cache: poll it now, so both show at once.
+    state.cache.refresh(&state, std::slice::from_ref(&stored)).await;
+    let status = crate::hosts::status(state.cache.all().get(&stored.id).map(|s| &**s));
     Ok((web::Json(to_wire(stored, status)), StatusCode::CREATED))
 }
 

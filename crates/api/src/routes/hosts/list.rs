@@ -7,10 +7,11 @@ use mosaic_types::hosts::Host;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::hosts::{probe_all, to_wire};
+use crate::hosts::{status, to_wire};
 use crate::state::AppState;
 
-/// Lists every host with its status; a host that does not answer is shown offline.
+/// Lists every host with its status as the host cache last saw it (no LXD call per request); a
+/// host that did not answer is shown offline, with why.
 #[utoipa::path(
     tag = "hosts",
     security(("bearer" = [])),
@@ -22,7 +23,14 @@ pub async fn list_hosts(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Host>>, ApiError> {
     let hosts = db::query(&state.pool, HostRow::all).await?;
-    let clients: Vec<_> = hosts.iter().map(|h| state.hosts.get(h, &state.identity).ok()).collect();
-    let statuses = probe_all(&clients, super::timeout(&state)).await;
-    Ok(web::Json(hosts.into_iter().zip(statuses).map(|(h, s)| to_wire(h, s)).collect()))
+    let snapshots = state.cache.all();
+    Ok(web::Json(
+        hosts
+            .into_iter()
+            .map(|h| {
+                let status = status(snapshots.get(&h.id).map(|s| &**s));
+                to_wire(h, status)
+            })
+            .collect(),
+    ))
 }
