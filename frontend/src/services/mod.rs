@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 pub mod cloud_configs;
 pub mod deployments;
+pub mod event_stream;
 pub mod hosts;
 pub mod jobs;
 
@@ -28,8 +29,18 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    fn network(e: impl std::fmt::Display) -> Self {
+    /// The server could not be reached, or the browser refused the request.
+    pub fn network(e: impl std::fmt::Display) -> Self {
         ApiError { status: 0, code: "network".into(), message: format!("Mosaic could not be reached: {e}") }
+    }
+
+    /// An answer with a non-success status: the server's envelope when it sent one, else the
+    /// status and the raw text (a proxy's error page, say).
+    pub fn from_response(status: u16, text: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(text) {
+            Ok(e) => ApiError { status, code: e.error.code, message: e.error.message },
+            Err(_) => ApiError { status, code: "http".into(), message: format!("HTTP {status}: {text}") },
+        }
     }
 }
 
@@ -50,10 +61,7 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
     let status = response.status();
     let text = response.text().await.map_err(ApiError::network)?;
     if !(200..300).contains(&status) {
-        return Err(match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(e) => ApiError { status, code: e.error.code, message: e.error.message },
-            Err(_) => ApiError { status, code: "http".into(), message: format!("HTTP {status}: {text}") },
-        });
+        return Err(ApiError::from_response(status, &text));
     }
     let text = if text.is_empty() { "null" } else { &text };
     serde_json::from_str(text).map_err(|e| ApiError {
@@ -89,4 +97,17 @@ pub async fn patch<B: Serialize, T: DeserializeOwned>(
 /// `DELETE`.
 pub async fn delete<T: DeserializeOwned>(path: &str, token: &str) -> Result<T, ApiError> {
     call::<(), T>(Method::DELETE, path, token, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_keep_the_servers_words() {
+        let e = ApiError::from_response(409, r#"{"error":{"code":"conflict","message":"taken"}}"#);
+        assert_eq!((e.status, e.code.as_str(), e.message.as_str()), (409, "conflict", "taken"));
+        let e = ApiError::from_response(502, "Bad Gateway");
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("http", "HTTP 502: Bad Gateway"));
+    }
 }
