@@ -11,8 +11,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::ReadableStreamDefaultReader;
 
-use super::ApiError;
 use super::event_stream::{EventStreamDecoder, ServerEvent};
+use super::{Api, ApiError};
 
 /// What one event of a job's stream says.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +66,13 @@ fn broken(e: impl std::fmt::Debug) -> ApiError {
 }
 
 /// Calls `progress` with each state of the job until it finishes; returns the finished job.
-pub async fn follow(token: &str, id: JobId, progress: impl Fn(Job)) -> Result<Job, ApiError> {
+pub async fn follow(api: &Api, id: JobId, progress: impl Fn(Job)) -> Result<Job, ApiError> {
+    api.check(read(api, id, progress).await)
+}
+
+async fn read(api: &Api, id: JobId, progress: impl Fn(Job)) -> Result<Job, ApiError> {
     let response = Request::get(&format!("/api/v1/jobs/{id}/events"))
-        .header("Authorization", &format!("Bearer {token}"))
+        .header("Authorization", &format!("Bearer {}", api.token()))
         .send()
         .await
         .map_err(ApiError::network)?;
