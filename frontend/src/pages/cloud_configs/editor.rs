@@ -13,7 +13,8 @@ use crate::hooks::use_action;
 use crate::pages::{input_value, textarea_value};
 use crate::services::{self, ApiError};
 
-/// What a new cloud-config starts with: a small example of the format.
+/// What a new cloud-config starts with: a small example of the format. No image: which images
+/// the hosts have is the operator's to say.
 const TEMPLATE: &str = "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: \"Deployed by Mosaic\\n\"\nruncmd:\n  - [sh, -c, \"echo hello > /var/tmp/hello\"]\n";
 
 /// The form's fields, as typed.
@@ -32,7 +33,7 @@ struct Draft {
 impl Draft {
     /// A new cloud-config's fields.
     fn template() -> Self {
-        Draft { user_data: TEMPLATE.into(), image: "debian-cloudinit".into(), ..Draft::default() }
+        Draft { user_data: TEMPLATE.into(), ..Draft::default() }
     }
 
     /// An existing one's.
@@ -63,13 +64,17 @@ impl Draft {
     /// What to send: a create or an update, or what the server would refuse anyway.
     fn request(self) -> Result<Save, ApiError> {
         let config = self.config_map().map_err(|m| ApiError::validation(format!("config: {m}")))?;
+        let image = self.image.trim().to_owned();
+        if image.is_empty() {
+            return Err(ApiError::validation("image: name the image the containers start from"));
+        }
         Ok(match self.id {
             None => Save::Create(CreateCloudConfig {
                 namespace: self.namespace,
                 name: self.name,
                 description: self.description,
                 user_data: self.user_data,
-                image: self.image,
+                image,
                 config,
             }),
             Some(id) => Save::Update(
@@ -79,7 +84,7 @@ impl Draft {
                     name: Some(self.name),
                     description: Some(self.description),
                     user_data: Some(self.user_data),
-                    image: Some(self.image),
+                    image: Some(image),
                     config: Some(config),
                 },
             ),
@@ -150,11 +155,11 @@ pub fn editor(props: &Props) -> Html {
             <ErrorBanner error={save.error()} on_dismiss={save.dismiss()} />
             <ErrorBanner error={delete.error()} on_dismiss={delete.dismiss()} />
             <div class="row">
-                <label>{ "Namespace" }<input id="cc-namespace" value={d.namespace.clone()}
+                <label>{ "Namespace" }<input id="cc-namespace" required=true value={d.namespace.clone()}
                     oninput={edit(|d, v| d.namespace = v).reform(|e: InputEvent| input_value(&e))} /></label>
-                <label>{ "Name" }<input id="cc-name" value={d.name.clone()}
+                <label>{ "Name" }<input id="cc-name" required=true value={d.name.clone()}
                     oninput={edit(|d, v| d.name = v).reform(|e: InputEvent| input_value(&e))} /></label>
-                <label>{ "Image" }<input id="cc-image" value={d.image.clone()}
+                <label>{ "Image" }<input id="cc-image" required=true placeholder="an image alias on the hosts" value={d.image.clone()}
                     oninput={edit(|d, v| d.image = v).reform(|e: InputEvent| input_value(&e))} /></label>
             </div>
             <label>{ "Description" }<input id="cc-description" value={d.description.clone()}
@@ -194,5 +199,23 @@ mod tests {
         assert_eq!(keys["limits.memory"], "256MiB");
         assert_eq!(keys["user.site"], "a=b");
         assert!(Draft { config: "oops".into(), ..Draft::default() }.config_map().is_err());
+    }
+
+    #[test]
+    fn a_new_cloud_config_has_no_image_and_cannot_be_saved_without_one() {
+        let draft = Draft::template();
+        assert_eq!(draft.image, "");
+        let Err(e) =
+            Draft { namespace: "Web".into(), name: "Site".into(), image: "  ".into(), ..draft.clone() }
+                .request()
+        else {
+            panic!("a blank image is refused")
+        };
+        assert_eq!(e.code, "validation_failed");
+        assert!(e.message.starts_with("image:"), "{}", e.message);
+        let Ok(Save::Create(body)) = Draft { image: " debian/12 ".into(), ..draft }.request() else {
+            panic!("a named image is sent")
+        };
+        assert_eq!(body.image, "debian/12");
     }
 }
