@@ -31,10 +31,14 @@ fi
 
 log "building the app (wasm32, release-small)"
 cargo build --locked -q -p mosaic-frontend --target wasm32-unknown-unknown --profile release-small
+# Where cargo put it: cargo itself answers, so CARGO_TARGET_DIR (a relative one from the repository
+# root, where this runs) and a build.target-dir in a cargo config are honoured alike.
+target_dir=$(cargo metadata --no-deps --format-version 1 | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+wasm="$target_dir/wasm32-unknown-unknown/release-small/mosaic-frontend.wasm"
+[[ -f "$wasm" ]] || { log "the build left no $wasm"; exit 1; }
 out=frontend/dist
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-wasm-bindgen --target web --no-typescript --out-name mosaic_frontend --out-dir "$out.tmp" \
-    target/wasm32-unknown-unknown/release-small/mosaic-frontend.wasm
+wasm-bindgen --target web --no-typescript --out-name mosaic_frontend --out-dir "$out.tmp" "$wasm"
 if [[ -x "$wasm_opt" ]]; then
     "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         "$out.tmp/mosaic_frontend_bg.wasm" -o "$out.tmp/mosaic_frontend_bg.wasm.opt"

@@ -8,7 +8,7 @@ use crate::pages::{
     cloud_configs::CloudConfigs, deployment::DeploymentPage, deployments::Deployments, hosts::Hosts,
     login::Login,
 };
-use crate::session::{SessionProvider, use_session};
+use crate::session::{SessionAction, SessionProvider, use_session};
 
 /// Every screen.
 #[derive(Clone, Routable, PartialEq)]
@@ -65,10 +65,7 @@ fn shell() -> Html {
     if session.token.is_none() {
         return html! { <Login /> };
     }
-    let sign_out = {
-        let set = session.set.clone();
-        Callback::from(move |_| set.emit(None))
-    };
+    let sign_out = session.dispatch.reform(|_| SessionAction::SignOut);
     html! {
         <>
             <header class="top">

@@ -4,6 +4,7 @@
 mod app;
 mod components;
 mod format;
+mod hooks;
 mod pages;
 mod services;
 mod session;

@@ -9,9 +9,9 @@ use mosaic_types::{CloudConfigId, HostId};
 use yew::prelude::*;
 
 use crate::components::{ErrorBanner, Modal};
+use crate::hooks::use_load;
 use crate::pages::{checked, input_value, select_value};
 use crate::services::{self, ApiError};
-use crate::session::use_token;
 
 /// Props.
 #[derive(Properties, PartialEq)]
@@ -24,6 +24,14 @@ pub struct DeployProps {
     pub on_submit: Callback<DeployRequest>,
 }
 
+/// The hosts to offer and each online host's profiles.
+#[derive(Default)]
+struct Options {
+    hosts: Vec<Host>,
+    profiles: HashMap<HostId, Vec<String>>,
+}
+
+/// One cloud-config's choices, as typed.
 #[derive(Clone, PartialEq)]
 struct Row {
     count: String,
@@ -35,10 +43,19 @@ struct Row {
 /// One row per cloud-config: count, hosts, placement, extra profiles from the chosen hosts.
 #[function_component(DeployDialog)]
 pub fn deploy_dialog(props: &DeployProps) -> Html {
-    let token = use_token();
-    let hosts = use_state(Vec::<Host>::new);
-    let profiles = use_state(HashMap::<HostId, Vec<String>>::new);
-    let error = use_state(|| None::<ApiError>);
+    let options = use_load((), |api, ()| async move {
+        let hosts = services::hosts::list(&api).await?;
+        // Profiles are offered from online hosts; one that cannot be read offers none (the host
+        // list shows why it is unwell).
+        let mut profiles = HashMap::new();
+        for h in hosts.iter().filter(|h| h.status.online) {
+            if let Ok(p) = services::hosts::profiles(&api, h.id).await {
+                profiles.insert(h.id, p.into_iter().map(|p| p.name).collect::<Vec<_>>());
+            }
+        }
+        Ok::<_, ApiError>(Options { hosts, profiles })
+    });
+    let invalid = use_state(|| None::<ApiError>);
     let phone_home = use_state(|| false);
     let start = use_state(|| false);
     let members: Vec<(CloudConfigId, String)> = props
@@ -64,60 +81,20 @@ pub fn deploy_dialog(props: &DeployProps) -> Html {
             })
             .collect::<HashMap<_, _>>()
     });
-    {
-        let (hosts, profiles, error, token) = (hosts.clone(), profiles.clone(), error.clone(), token.clone());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::hosts::list(&token).await {
-                    Ok(list) => {
-                        let mut found = HashMap::new();
-                        for h in list.iter().filter(|h| h.status.online) {
-                            if let Ok(p) = services::hosts::profiles(&token, h.id).await {
-                                found.insert(h.id, p.into_iter().map(|p| p.name).collect());
-                            }
-                        }
-                        profiles.set(found);
-                        hosts.set(list);
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        });
-    }
     let submit = {
-        let (rows, on_submit, error, phone_home, start) =
-            (rows.clone(), props.on_submit.clone(), error.clone(), phone_home.clone(), start.clone());
+        let (rows, on_submit, invalid, phone_home, start) =
+            (rows.clone(), props.on_submit.clone(), invalid.clone(), phone_home.clone(), start.clone());
         let order: Vec<CloudConfigId> = members.iter().map(|(id, _)| *id).collect();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let mut items = Vec::new();
-            for id in &order {
-                let row = &rows[id];
-                let count: i32 = match row.count.trim().parse() {
-                    Ok(c) => c,
-                    Err(_) => {
-                        error.set(Some(ApiError {
-                            status: 0,
-                            code: String::new(),
-                            message: format!("“{}” is not a number of instances", row.count),
-                        }));
-                        return;
-                    }
-                };
-                if count == 0 {
-                    continue;
-                }
-                items.push(DeployCloudConfig {
-                    cloud_config_id: *id,
-                    count,
-                    hosts: row.hosts.iter().copied().collect(),
-                    placement: row.placement,
-                    profiles: row.profiles.iter().cloned().collect(),
-                });
+            match request(&order, &rows, *phone_home, *start) {
+                Ok(body) => on_submit.emit(body),
+                Err(message) => invalid.set(Some(ApiError::validation(message))),
             }
-            on_submit.emit(DeployRequest { cloud_configs: items, phone_home: *phone_home, start: *start });
         })
     };
+    let no_options = Options::default();
+    let Options { hosts, profiles } = options.data().unwrap_or(&no_options);
     html! {
         <Modal title="Deploy instances" on_close={props.on_close.clone()}>
             <form onsubmit={submit} class="deploy">
@@ -172,9 +149,71 @@ pub fn deploy_dialog(props: &DeployProps) -> Html {
                 }) }
                 <label><input type="checkbox" id="phone-home" checked={*phone_home} onchange={let p = phone_home.clone(); Callback::from(move |e: Event| p.set(checked(&e)))} />{ " Instances phone home when their cloud-config has run" }</label>
                 <label><input type="checkbox" id="start-too" checked={*start} onchange={let s = start.clone(); Callback::from(move |e: Event| s.set(checked(&e)))} />{ " Start them once created" }</label>
-                <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
+                <ErrorBanner error={options.error()} on_dismiss={options.dismiss()} />
+                <ErrorBanner error={(*invalid).clone()} on_dismiss={let i = invalid.clone(); Callback::from(move |_| i.set(None))} />
                 <div class="actions"><button type="submit" id="deploy-submit">{ "Deploy" }</button></div>
             </form>
         </Modal>
+    }
+}
+
+/// The request the rows describe (cloud-configs with no instances left out), or what is wrong
+/// with them.
+fn request(
+    order: &[CloudConfigId],
+    rows: &HashMap<CloudConfigId, Row>,
+    phone_home: bool,
+    start: bool,
+) -> Result<DeployRequest, String> {
+    let mut items = Vec::new();
+    for id in order {
+        let Some(row) = rows.get(id) else { continue };
+        let count: i32 =
+            row.count.trim().parse().map_err(|_| format!("“{}” is not a number of instances", row.count))?;
+        if count == 0 {
+            continue;
+        }
+        items.push(DeployCloudConfig {
+            cloud_config_id: *id,
+            count,
+            hosts: row.hosts.iter().copied().collect(),
+            placement: row.placement,
+            profiles: row.profiles.iter().cloned().collect(),
+        });
+    }
+    Ok(DeployRequest { cloud_configs: items, phone_home, start })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(count: &str) -> Row {
+        Row {
+            count: count.into(),
+            hosts: BTreeSet::new(),
+            placement: Placement::PerHost,
+            profiles: ["default".to_owned()].into(),
+        }
+    }
+
+    #[test]
+    fn rows_become_a_request_in_order_without_empty_ones() {
+        let ids: Vec<CloudConfigId> = [
+            "0b6f8c1e-0000-4000-8000-000000000001",
+            "0b6f8c1e-0000-4000-8000-000000000002",
+            "0b6f8c1e-0000-4000-8000-000000000003",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let rows = HashMap::from([(ids[0], row(" 2 ")), (ids[1], row("0")), (ids[2], row("1"))]);
+        let body = request(&ids, &rows, true, false).unwrap();
+        let counts: Vec<_> = body.cloud_configs.iter().map(|c| (c.cloud_config_id, c.count)).collect();
+        assert_eq!(counts, [(ids[0], 2), (ids[2], 1)]);
+        assert_eq!((body.phone_home, body.start), (true, false));
+        assert_eq!(body.cloud_configs[0].profiles, ["default"]);
+        let rows = HashMap::from([(ids[0], row("two"))]);
+        assert_eq!(request(&ids, &rows, false, false).unwrap_err(), "“two” is not a number of instances");
     }
 }

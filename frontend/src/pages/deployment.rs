@@ -12,8 +12,8 @@ use yew_router::prelude::*;
 use crate::app::Route;
 use crate::components::{DeployDialog, ErrorBanner, JobProgress, MemoryChart, Modal};
 use crate::format;
-use crate::services::{self, ApiError};
-use crate::session::use_token;
+use crate::hooks::{use_action, use_load};
+use crate::services::{self, Api, ApiError};
 
 /// Props.
 #[derive(Properties, PartialEq)]
@@ -22,137 +22,150 @@ pub struct Props {
     pub id: DeploymentId,
 }
 
-/// A request that starts a job, given the token: deploy, start, stop or delete.
-type StartJob =
-    Box<dyn FnOnce(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Job, ApiError>>>>>;
-
 /// How often the page re-reads the deployment (the server answers from its host cache).
 const REFRESH_MS: u32 = 3000;
 /// Memory samples kept (at one per refresh: the last five minutes).
 const SAMPLES: usize = 100;
 
+/// What the page shows: the deployment and its job history, read together on each refresh.
+struct Loaded {
+    detail: DeploymentDetail,
+    history: Vec<Job>,
+}
+
+/// A whole-deployment command that asks first.
+#[derive(Clone, Copy, PartialEq)]
+enum Lifecycle {
+    Start,
+    Stop,
+    Delete,
+}
+
+impl Lifecycle {
+    fn verb(self) -> &'static str {
+        match self {
+            Lifecycle::Start => "Start",
+            Lifecycle::Stop => "Stop",
+            Lifecycle::Delete => "Delete",
+        }
+    }
+
+    fn warning(self) -> &'static str {
+        match self {
+            Lifecycle::Delete => {
+                "Every container of this deployment will be stopped and deleted, then the deployment itself."
+            }
+            Lifecycle::Stop => "Every container will be shut down (killed if it does not stop in time).",
+            Lifecycle::Start => "Every container will be started.",
+        }
+    }
+}
+
+/// A request that starts a job.
+enum JobRequest {
+    Deploy(DeployRequest),
+    Lifecycle(Lifecycle),
+}
+
+impl JobRequest {
+    async fn send(self, api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
+        match self {
+            JobRequest::Deploy(body) => services::deployments::deploy(api, id, &body).await,
+            JobRequest::Lifecycle(Lifecycle::Start) => services::deployments::start(api, id).await,
+            JobRequest::Lifecycle(Lifecycle::Stop) => services::deployments::stop(api, id).await,
+            JobRequest::Lifecycle(Lifecycle::Delete) => services::deployments::remove(api, id).await,
+        }
+    }
+}
+
 /// The deployment page.
 #[function_component(DeploymentPage)]
 pub fn deployment_page(props: &Props) -> Html {
     let id = props.id;
-    let token = use_token();
-    let detail = use_state(|| None::<DeploymentDetail>);
-    let history = use_state(Vec::<Job>::new);
-    let job = use_state(|| None::<Job>);
-    let error = use_state(|| None::<ApiError>);
-    let confirm = use_state(|| None::<&'static str>);
-    let deploying = use_state(|| false);
+    // Memory as each refresh found it: kept across refreshes, not a reason to render by itself.
     let samples = use_mut_ref(Vec::<(f64, u64)>::new);
-    let gone = use_state(|| false);
-    let chart = use_state(Vec::<(f64, u64)>::new);
-
-    let refresh = {
-        let (detail, history, error, token, samples, chart, gone) = (
-            detail.clone(),
-            history.clone(),
-            error.clone(),
-            token.clone(),
-            samples.clone(),
-            chart.clone(),
-            gone.clone(),
-        );
-        Callback::from(move |_: ()| {
-            let (detail, history, error, token, samples, chart, gone) = (
-                detail.clone(),
-                history.clone(),
-                error.clone(),
-                token.clone(),
-                samples.clone(),
-                chart.clone(),
-                gone.clone(),
-            );
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::deployments::detail(&token, id).await {
-                    Ok(d) => {
-                        let now = js_sys::Date::now() / 1000.0;
-                        let mut s = samples.borrow_mut();
-                        s.push((now, d.deployment.memory_bytes));
-                        let excess = s.len().saturating_sub(SAMPLES);
-                        s.drain(..excess);
-                        chart.set(s.clone());
-                        detail.set(Some(d));
-                    }
-                    Err(e) if e.status == 404 => gone.set(true),
-                    Err(e) => error.set(Some(e)),
-                }
-                if let Ok(h) = services::deployments::jobs(&token, id).await {
-                    history.set(h);
-                }
-            });
+    let page = {
+        let samples = samples.clone();
+        use_load(id, move |api, id| {
+            let samples = samples.clone();
+            async move {
+                let detail = services::deployments::detail(&api, id).await?;
+                let history = services::deployments::jobs(&api, id).await?;
+                let mut s = samples.borrow_mut();
+                s.push((js_sys::Date::now() / 1000.0, detail.deployment.memory_bytes));
+                let excess = s.len().saturating_sub(SAMPLES);
+                s.drain(..excess);
+                Ok::<_, ApiError>(Loaded { detail, history })
+            }
         })
     };
+    let gone = page.error().is_some_and(|e| e.status == 404);
     {
-        let refresh = refresh.clone();
-        use_effect_with(id, move |_| {
-            refresh.emit(());
-            let timer = Interval::new(REFRESH_MS, move || refresh.emit(()));
+        let refresh = page.reload();
+        use_effect_with((id, gone), move |(_, gone)| {
+            let timer = (!gone).then(|| Interval::new(REFRESH_MS, move || refresh.emit(())));
             move || drop(timer)
         });
     }
-
-    // Runs a job-returning request, then follows the job's event stream to its end.
-    let run = {
-        let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
-        Callback::from(move |start: StartJob| {
-            let (job, error, token, refresh) = (job.clone(), error.clone(), token.clone(), refresh.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match start(token.clone()).await {
-                    Ok(started) => {
-                        let id = started.id;
-                        job.set(Some(started));
-                        let progress = {
-                            let job = job.clone();
-                            move |j: Job| job.set(Some(j))
-                        };
-                        match services::jobs::follow(&token, id, progress).await {
-                            Ok(done) => job.set(Some(done)),
-                            Err(e) => error.set(Some(e)),
-                        }
-                        refresh.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
+    let job = use_state(|| None::<Job>);
+    let confirm = use_state(|| None::<Lifecycle>);
+    let deploying = use_state(|| false);
+    // Sends the request, then follows the job's event stream to its end.
+    let runner = use_action(
+        {
+            let job = job.clone();
+            move |api: Api, request: JobRequest| {
+                let job = job.clone();
+                async move {
+                    let started = request.send(&api, id).await?;
+                    let job_id = started.id;
+                    job.set(Some(started));
+                    let progress = {
+                        let job = job.clone();
+                        move |j: Job| job.set(Some(j))
+                    };
+                    services::jobs::follow(&api, job_id, progress).await
                 }
-            });
-        })
-    };
-    let action = |name: &'static str| {
-        let run = run.clone();
-        Callback::from(move |_: ()| {
-            run.emit(Box::new(move |token: String| {
-                Box::pin(async move {
-                    match name {
-                        "delete" => services::deployments::remove(&token, id).await,
-                        other => services::deployments::action(&token, id, other).await,
-                    }
-                })
-            }))
-        })
+            }
+        },
+        {
+            let (job, refresh) = (job.clone(), page.reload());
+            move |done: Job| {
+                job.set(Some(done));
+                refresh.emit(());
+            }
+        },
+    );
+    // The job panel can be dismissed unless the page is still following the job.
+    let dismiss_job = (!runner.pending()).then(|| {
+        let job = job.clone();
+        Callback::from(move |()| job.set(None))
+    });
+    let job_panel = match &*job {
+        Some(j) => html! { <JobProgress job={j.clone()} on_dismiss={dismiss_job} /> },
+        None => html! {},
     };
 
-    if *gone {
+    if gone {
         return html! {
             <section>
                 <p class="empty" id="deployment-gone">{ "This deployment no longer exists." }</p>
-                if let Some(j) = &*job { <JobProgress job={j.clone()} on_dismiss={let job = job.clone(); Callback::from(move |_| job.set(None))} /> }
+                <ErrorBanner error={runner.error()} on_dismiss={runner.dismiss()} />
+                { job_panel }
                 <Link<Route> to={Route::Deployments}>{ "Back to deployments" }</Link<Route>>
             </section>
         };
     }
-    let Some(d) = &*detail else {
+    let Some(Loaded { detail: d, history }) = page.data() else {
         return html! {
             <>
-                <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
-                <p class="muted">{ "Loading…" }</p>
+                <ErrorBanner error={page.error()} on_dismiss={page.dismiss()} />
+                if page.error().is_none() { <p class="muted">{ "Loading…" }</p> }
             </>
         };
     };
-    let busy = job.as_ref().is_some_and(|j| !j.state.is_finished());
-    let ask = |what: &'static str| {
+    let busy = runner.pending();
+    let ask = |what: Lifecycle| {
         let confirm = confirm.clone();
         Callback::from(move |_| confirm.set(Some(what)))
     };
@@ -165,12 +178,13 @@ pub fn deployment_page(props: &Props) -> Html {
             </div>
             <div class="toolbar">
                 <button id="deploy" disabled={busy} onclick={let d = deploying.clone(); Callback::from(move |_| d.set(true))}>{ "Deploy instances" }</button>
-                <button id="start" disabled={busy} onclick={ask("start")}>{ "Start" }</button>
-                <button id="stop" disabled={busy} onclick={ask("stop")}>{ "Stop" }</button>
-                <button id="delete" class="danger" disabled={busy} onclick={ask("delete")}>{ "Delete" }</button>
+                <button id="start" disabled={busy} onclick={ask(Lifecycle::Start)}>{ "Start" }</button>
+                <button id="stop" disabled={busy} onclick={ask(Lifecycle::Stop)}>{ "Stop" }</button>
+                <button id="delete" class="danger" disabled={busy} onclick={ask(Lifecycle::Delete)}>{ "Delete" }</button>
             </div>
-            <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
-            if let Some(j) = &*job { <JobProgress job={j.clone()} on_dismiss={let job = job.clone(); Callback::from(move |_| job.set(None))} /> }
+            <ErrorBanner error={page.error()} on_dismiss={page.dismiss()} />
+            <ErrorBanner error={runner.error()} on_dismiss={runner.dismiss()} />
+            { job_panel }
             <p class="summary" id="summary">
                 { format!("{} containers: {} running, {} stopped, {} other · memory {} · {} ready",
                     dep.instances.total, dep.instances.running, dep.instances.stopped,
@@ -178,7 +192,7 @@ pub fn deployment_page(props: &Props) -> Html {
                     format::bytes(dep.memory_bytes), dep.readiness.ready) }
                 if let Some(age) = dep.data_age_ms { <span class="muted">{ format!(" (data {:.1} s old)", age as f64 / 1000.0) }</span> }
             </p>
-            <MemoryChart samples={(*chart).clone()} />
+            <MemoryChart samples={samples.borrow().clone()} />
             <h2>{ "Cloud-configs" }</h2>
             <ul class="plain">
                 { for dep.cloud_configs.iter().map(|c| html! {
@@ -207,39 +221,30 @@ pub fn deployment_page(props: &Props) -> Html {
             <h2>{ "Jobs" }</h2>
             <ul class="plain history">
                 { for history.iter().map(|j| html! {
-                    <li>{ format!("{} · {:?} · {}/{} done{} · {}", format::time(Some(j.created_at)), j.kind, j.done, j.total,
+                    <li>{ format!("{} · {} · {}/{} done{} · {}", format::time(Some(j.created_at)), j.kind.as_str(), j.done, j.total,
                         if j.failed > 0 { format!(", {} failed", j.failed) } else { String::new() },
                         format!("{:?}", j.state).to_lowercase()) }</li>
                 }) }
             </ul>
             if let Some(what) = *confirm {
-                <Modal title={format!("{} {}?", capitalise(what), dep.name)} on_close={let c = confirm.clone(); Callback::from(move |_| c.set(None))}>
-                    <p>{ match what {
-                        "delete" => "Every container of this deployment will be stopped and deleted, then the deployment itself.",
-                        "stop" => "Every container will be shut down (killed if it does not stop in time).",
-                        _ => "Every container will be started.",
-                    } }</p>
+                <Modal title={format!("{} {}?", what.verb(), dep.name)} on_close={let c = confirm.clone(); Callback::from(move |_| c.set(None))}>
+                    <p>{ what.warning() }</p>
                     <div class="actions">
-                        <button id="confirm" class={classes!((what == "delete").then_some("danger"))}
-                            onclick={let (c, a) = (confirm.clone(), action(what)); Callback::from(move |_| { c.set(None); a.emit(()) })}>{ capitalise(what) }</button>
+                        <button id="confirm" class={classes!((what == Lifecycle::Delete).then_some("danger"))}
+                            onclick={let (c, run) = (confirm.clone(), runner.run()); Callback::from(move |_| { c.set(None); run.emit(JobRequest::Lifecycle(what)) })}>{ what.verb() }</button>
                     </div>
                 </Modal>
             }
             if *deploying {
                 <DeployDialog detail={d.clone()}
                     on_close={let dd = deploying.clone(); Callback::from(move |_| dd.set(false))}
-                    on_submit={let (dd, run) = (deploying.clone(), run.clone()); Callback::from(move |body: DeployRequest| {
+                    on_submit={let (dd, run) = (deploying.clone(), runner.run()); Callback::from(move |body: DeployRequest| {
                         dd.set(false);
-                        run.emit(Box::new(move |token: String| Box::pin(async move { services::deployments::deploy(&token, id, &body).await })));
+                        run.emit(JobRequest::Deploy(body));
                     })} />
             }
         </>
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 fn instance_row(i: &Instance) -> Html {

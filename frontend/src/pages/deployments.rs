@@ -1,7 +1,8 @@
 //! The deployments overview, and the dialog that creates one.
 
+use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::CloudConfig;
-use mosaic_types::deployments::{CloudConfigPin, CreateDeployment, Deployment};
+use mosaic_types::deployments::{CloudConfigPin, CreateDeployment, Deployment, DeploymentStatus};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -9,33 +10,16 @@ use super::{checked, input_value};
 use crate::app::Route;
 use crate::components::{ErrorBanner, Modal};
 use crate::format;
-use crate::services::{self, ApiError};
-use crate::session::use_token;
+use crate::hooks::{use_action, use_load};
+use crate::services;
 
 /// One card per deployment: containers by state, memory, readiness.
 #[function_component(Deployments)]
 pub fn deployments() -> Html {
-    let token = use_token();
-    let list = use_state(|| None::<Vec<Deployment>>);
-    let error = use_state(|| None::<ApiError>);
+    let list = use_load((), |api, ()| async move { services::deployments::list(&api).await });
     let creating = use_state(|| false);
-    let reload = {
-        let (list, error, token) = (list.clone(), error.clone(), token.clone());
-        Callback::from(move |_: ()| {
-            let (list, error, token) = (list.clone(), error.clone(), token.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::deployments::list(&token).await {
-                    Ok(l) => list.set(Some(l)),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        })
-    };
-    {
-        let reload = reload.clone();
-        use_effect_with((), move |_| reload.emit(()));
-    }
-    let body = match &*list {
+    let body = match list.data() {
+        None if list.error().is_some() => html! {},
         None => html! { <p class="muted">{ "Loading…" }</p> },
         Some(l) if l.is_empty() => html! { <p class="empty">{ "No deployments yet — create one." }</p> },
         Some(l) => html! { <div class="cards">{ for l.iter().map(card) }</div> },
@@ -46,11 +30,11 @@ pub fn deployments() -> Html {
                 <h1>{ "Deployments" }</h1>
                 <button id="create-deployment" onclick={let c = creating.clone(); Callback::from(move |_| c.set(true))}>{ "Create deployment" }</button>
             </div>
-            <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
+            <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             { body }
             if *creating {
                 <CreateDialog on_close={let c = creating.clone(); Callback::from(move |_| c.set(false))}
-                    on_created={let (c, r) = (creating.clone(), reload.clone()); Callback::from(move |_| { c.set(false); r.emit(()) })} />
+                    on_created={let (c, r) = (creating.clone(), list.reload()); Callback::from(move |_| { c.set(false); r.emit(()) })} />
             }
         </>
     }
@@ -61,7 +45,7 @@ fn card(d: &Deployment) -> Html {
     html! {
         <Link<Route> to={Route::Deployment { id: d.id.to_string() }} classes="card">
             <h3 class="name">{ &d.name }</h3>
-            if d.status == mosaic_types::deployments::DeploymentStatus::Deleting { <span class="badge bad">{ "deleting" }</span> }
+            if d.status == DeploymentStatus::Deleting { <span class="badge bad">{ "deleting" }</span> }
             <dl>
                 <dt>{ "Containers" }</dt><dd class="counts">{ format!("{} running · {} stopped · {} other", i.running, i.stopped, i.other + i.unknown + i.missing) }</dd>
                 <dt>{ "Memory" }</dt><dd class="memory">{ format::bytes(d.memory_bytes) }</dd>
@@ -81,47 +65,35 @@ struct CreateProps {
 /// Name + cloud-configs picked from a searchable list.
 #[function_component(CreateDialog)]
 fn create_dialog(props: &CreateProps) -> Html {
-    let token = use_token();
     let name = use_state(String::new);
     let search = use_state(String::new);
-    let all = use_state(Vec::<CloudConfig>::new);
-    let picked = use_state(Vec::<mosaic_types::CloudConfigId>::new);
-    let error = use_state(|| None::<ApiError>);
-    {
-        let (all, error, token) = (all.clone(), error.clone(), token.clone());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::cloud_configs::list(&token).await {
-                    Ok(l) => all.set(l),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        });
-    }
+    let picked = use_state(Vec::<CloudConfigId>::new);
+    let all = use_load((), |api, ()| async move { services::cloud_configs::list(&api).await });
+    let create = use_action(
+        |api, body: CreateDeployment| async move { services::deployments::create(&api, &body).await },
+        {
+            let done = props.on_created.clone();
+            move |_: Deployment| done.emit(())
+        },
+    );
     let submit = {
-        let (name, picked, error, token, done) =
-            (name.clone(), picked.clone(), error.clone(), token.clone(), props.on_created.clone());
+        let (name, picked, run) = (name.clone(), picked.clone(), create.run());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let body = CreateDeployment {
+            run.emit(CreateDeployment {
                 name: name.trim().to_owned(),
                 cloud_configs: picked
                     .iter()
                     .map(|id| CloudConfigPin { cloud_config_id: *id, revision: None })
                     .collect(),
-            };
-            let (error, token, done) = (error.clone(), token.clone(), done.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::deployments::create(&token, &body).await {
-                    Ok(_) => done.emit(()),
-                    Err(e) => error.set(Some(e)),
-                }
             });
         })
     };
     let needle = search.to_lowercase();
     let shown: Vec<&CloudConfig> = all
-        .iter()
+        .data()
+        .into_iter()
+        .flatten()
         .filter(|c| format!("{}/{}", c.namespace, c.name).to_lowercase().contains(&needle))
         .collect();
     html! {
@@ -134,7 +106,8 @@ fn create_dialog(props: &CreateProps) -> Html {
                 <input id="cc-search" type="search" placeholder="Search namespace/name" value={(*search).clone()}
                     oninput={let s = search.clone(); Callback::from(move |e| s.set(input_value(&e)))} />
                 <ul class="picker">
-                    if shown.is_empty() { <li class="muted">{ "No cloud-configs match." }</li> }
+                    if all.data().is_none() { <li class="muted">{ "Loading…" }</li> }
+                    else if shown.is_empty() { <li class="muted">{ "No cloud-configs match." }</li> }
                     { for shown.iter().map(|c| {
                         let id = c.id;
                         let label = format!("{}/{}", c.namespace, c.name);
@@ -149,8 +122,9 @@ fn create_dialog(props: &CreateProps) -> Html {
                         html! { <li><label><input type="checkbox" data-cloud-config={label.clone()} checked={picked.contains(&id)} onchange={toggle} />{ label }</label></li> }
                     }) }
                 </ul>
-                <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
-                <div class="actions"><button type="submit" id="create-deployment-submit">{ "Create" }</button></div>
+                <ErrorBanner error={all.error()} on_dismiss={all.dismiss()} />
+                <ErrorBanner error={create.error()} on_dismiss={create.dismiss()} />
+                <div class="actions"><button type="submit" id="create-deployment-submit" disabled={create.pending()}>{ "Create" }</button></div>
             </form>
         </Modal>
     }

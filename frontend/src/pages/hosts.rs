@@ -1,120 +1,91 @@
 //! Hosts: add one (URL → fingerprint → confirm → trust token or password), status, remove.
 
-use mosaic_types::hosts::{CreateHost, Host};
+use mosaic_types::HostId;
+use mosaic_types::hosts::{CreateHost, FingerprintResponse, Host};
 use yew::prelude::*;
 
 use super::input_value;
 use crate::components::ErrorBanner;
-use crate::services::{self, ApiError};
-use crate::session::use_token;
+use crate::hooks::{use_action, use_load};
+use crate::services;
 
 /// The hosts screen.
 #[function_component(Hosts)]
 pub fn hosts() -> Html {
-    let token = use_token();
-    let list = use_state(|| None::<Vec<Host>>);
-    let error = use_state(|| None::<ApiError>);
+    let list = use_load((), |api, ()| async move { services::hosts::list(&api).await });
     let url = use_state(String::new);
     let name = use_state(String::new);
     let secret = use_state(String::new);
     let fingerprint = use_state(|| None::<String>);
 
-    let reload = {
-        let (list, error, token) = (list.clone(), error.clone(), token.clone());
-        Callback::from(move |_: ()| {
-            let (list, error, token) = (list.clone(), error.clone(), token.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::hosts::list(&token).await {
-                    Ok(l) => list.set(Some(l)),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        })
-    };
-    {
-        let reload = reload.clone();
-        use_effect_with((), move |_| reload.emit(()));
-    }
-    let read_fingerprint = {
-        let (url, fingerprint, error, token) =
-            (url.clone(), fingerprint.clone(), error.clone(), token.clone());
+    let read_fingerprint =
+        use_action(|api, url: String| async move { services::hosts::fingerprint(&api, &url).await }, {
+            let fingerprint = fingerprint.clone();
+            move |f: FingerprintResponse| fingerprint.set(Some(f.fingerprint))
+        });
+    let register =
+        use_action(|api, body: CreateHost| async move { services::hosts::create(&api, &body).await }, {
+            let (fingerprint, reload) = (fingerprint.clone(), list.reload());
+            move |_: Host| {
+                fingerprint.set(None);
+                reload.emit(());
+            }
+        });
+    let remove = use_action(|api, id: HostId| async move { services::hosts::remove(&api, id).await }, {
+        let reload = list.reload();
+        move |()| reload.emit(())
+    });
+    let on_read = {
+        let (url, run) = (url.clone(), read_fingerprint.run());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let (url, fingerprint, error, token) =
-                (url.clone(), fingerprint.clone(), error.clone(), token.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::hosts::fingerprint(&token, url.trim()).await {
-                    Ok(f) => fingerprint.set(Some(f.fingerprint)),
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+            run.emit(url.trim().to_owned());
         })
     };
-    let register = {
-        let (url, name, secret, fingerprint, error, token, reload) = (
-            url.clone(),
-            name.clone(),
-            secret.clone(),
-            fingerprint.clone(),
-            error.clone(),
-            token.clone(),
-            reload.clone(),
-        );
+    let on_register = {
+        let (url, name, secret, fingerprint, run) =
+            (url.clone(), name.clone(), secret.clone(), fingerprint.clone(), register.run());
         Callback::from(move |_| {
-            let body = CreateHost {
+            let secret = secret.trim().to_owned();
+            let is_token = mosaic_looks_like_token(&secret);
+            run.emit(CreateHost {
                 name: name.trim().to_owned(),
                 url: Some(url.trim().to_owned()),
                 fingerprint: (*fingerprint).clone(),
-                trust_token: mosaic_looks_like_token(&secret).then(|| secret.trim().to_owned()),
-                trust_password: (!secret.trim().is_empty() && !mosaic_looks_like_token(&secret))
-                    .then(|| secret.trim().to_owned()),
+                trust_token: is_token.then(|| secret.clone()),
+                trust_password: (!secret.is_empty() && !is_token).then_some(secret),
                 socket_path: None,
-            };
-            let (error, token, reload, fingerprint) =
-                (error.clone(), token.clone(), reload.clone(), fingerprint.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match services::hosts::create(&token, &body).await {
-                    Ok(_) => {
-                        fingerprint.set(None);
-                        reload.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
+            })
         })
     };
     html! {
         <>
             <h1>{ "Hosts" }</h1>
-            <ErrorBanner error={(*error).clone()} on_dismiss={let e = error.clone(); Callback::from(move |_| e.set(None))} />
+            <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
+            <ErrorBanner error={remove.error()} on_dismiss={remove.dismiss()} />
             <div class="table-wrap"><table class="hosts">
                 <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Status" }</th><th>{ "LXD" }</th><th></th></tr></thead>
                 <tbody>
-                    { for list.iter().flatten().map(|h| {
-                        let (id, token, error, reload) = (h.id, token.clone(), error.clone(), reload.clone());
-                        let remove = Callback::from(move |_| {
-                            let (token, error, reload) = (token.clone(), error.clone(), reload.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                match services::hosts::remove(&token, id).await { Ok(()) => reload.emit(()), Err(e) => error.set(Some(e)) }
-                            });
-                        });
+                    { for list.data().into_iter().flatten().map(|h| {
+                        let id = h.id;
                         html! { <tr data-host={h.name.clone()}>
                             <td>{ &h.name }</td>
                             <td><code>{ h.url.clone().or(h.socket_path.clone()).unwrap_or_default() }</code></td>
                             <td class={if h.status.online { "good" } else { "bad" }}>{ if h.status.online { "online".to_owned() } else { format!("offline: {}", h.status.error.clone().unwrap_or_default()) } }</td>
                             <td>{ h.status.lxd_version.clone().unwrap_or_else(|| "—".into()) }</td>
-                            <td><button class="link danger" onclick={remove}>{ "Remove" }</button></td>
+                            <td><button class="link danger" disabled={remove.pending()} onclick={remove.run().reform(move |_| id)}>{ "Remove" }</button></td>
                         </tr> }
                     }) }
                 </tbody>
             </table></div>
-            if list.as_ref().is_some_and(|l| l.is_empty()) { <p class="empty">{ "No hosts yet — add one." }</p> }
+            if list.data().is_some_and(|l| l.is_empty()) { <p class="empty">{ "No hosts yet — add one." }</p> }
             <h2>{ "Add a host" }</h2>
-            <form onsubmit={read_fingerprint} class="add-host">
+            <form onsubmit={on_read} class="add-host">
                 <label>{ "HTTPS address" }<input id="host-url" placeholder="https://10.0.0.5:8443" value={(*url).clone()}
                     oninput={let (u, f) = (url.clone(), fingerprint.clone()); Callback::from(move |e| { u.set(input_value(&e)); f.set(None); })} /></label>
-                <button type="submit" id="read-fingerprint">{ "Read its certificate" }</button>
+                <button type="submit" id="read-fingerprint" disabled={read_fingerprint.pending()}>{ "Read its certificate" }</button>
             </form>
+            <ErrorBanner error={read_fingerprint.error()} on_dismiss={read_fingerprint.dismiss()} />
             if let Some(f) = &*fingerprint {
                 <div class="confirm-host">
                     <p>{ "The server presents the certificate with SHA-256 fingerprint:" }</p>
@@ -122,7 +93,8 @@ pub fn hosts() -> Html {
                     <p class="muted">{ "Check it on the host (lxc info | grep fingerprint) before you go on." }</p>
                     <label>{ "Name in Mosaic" }<input id="host-name" value={(*name).clone()} oninput={let n = name.clone(); Callback::from(move |e| n.set(input_value(&e)))} /></label>
                     <label>{ "Trust token or trust password" }<input id="host-secret" type="password" value={(*secret).clone()} oninput={let s = secret.clone(); Callback::from(move |e| s.set(input_value(&e)))} /></label>
-                    <button id="register-host" onclick={register}>{ "Confirm and add" }</button>
+                    <button id="register-host" disabled={register.pending()} onclick={on_register}>{ "Confirm and add" }</button>
+                    <ErrorBanner error={register.error()} on_dismiss={register.dismiss()} />
                 </div>
             }
         </>

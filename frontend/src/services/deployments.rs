@@ -4,39 +4,44 @@ use mosaic_types::DeploymentId;
 use mosaic_types::deployments::{CreateDeployment, DeployRequest, Deployment, DeploymentDetail};
 use mosaic_types::jobs::Job;
 
-use super::{ApiError, delete, get, post};
+use super::{Api, ApiError};
 
 /// The overview.
-pub async fn list(token: &str) -> Result<Vec<Deployment>, ApiError> {
-    get("/api/v1/deployments", token).await
+pub async fn list(api: &Api) -> Result<Vec<Deployment>, ApiError> {
+    api.get("/api/v1/deployments").await
 }
 
 /// One deployment in detail.
-pub async fn detail(token: &str, id: DeploymentId) -> Result<DeploymentDetail, ApiError> {
-    get(&format!("/api/v1/deployments/{id}"), token).await
+pub async fn detail(api: &Api, id: DeploymentId) -> Result<DeploymentDetail, ApiError> {
+    api.get(&format!("/api/v1/deployments/{id}")).await
 }
 
 /// Creates one.
-pub async fn create(token: &str, body: &CreateDeployment) -> Result<Deployment, ApiError> {
-    post("/api/v1/deployments", token, body).await
+pub async fn create(api: &Api, body: &CreateDeployment) -> Result<Deployment, ApiError> {
+    api.post("/api/v1/deployments", body).await
 }
 
 /// Deploys instances.
-pub async fn deploy(token: &str, id: DeploymentId, body: &DeployRequest) -> Result<Job, ApiError> {
-    post(&format!("/api/v1/deployments/{id}/deploy"), token, body).await
+pub async fn deploy(api: &Api, id: DeploymentId, body: &DeployRequest) -> Result<Job, ApiError> {
+    api.post(&format!("/api/v1/deployments/{id}/deploy"), body).await
 }
 
-/// Starts, stops (action `start`/`stop`).
-pub async fn action(token: &str, id: DeploymentId, action: &str) -> Result<Job, ApiError> {
-    post(&format!("/api/v1/deployments/{id}/{action}"), token, &()).await
+/// Starts every instance.
+pub async fn start(api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
+    api.post(&format!("/api/v1/deployments/{id}/start"), &()).await
+}
+
+/// Stops every instance.
+pub async fn stop(api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
+    api.post(&format!("/api/v1/deployments/{id}/stop"), &()).await
 }
 
 /// Deletes it.
-pub async fn remove(token: &str, id: DeploymentId) -> Result<Job, ApiError> {
-    delete(&format!("/api/v1/deployments/{id}"), token).await
+pub async fn remove(api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
+    api.delete(&format!("/api/v1/deployments/{id}")).await
 }
 
 /// Its job history.
-pub async fn jobs(token: &str, id: DeploymentId) -> Result<Vec<Job>, ApiError> {
-    get(&format!("/api/v1/deployments/{id}/jobs"), token).await
+pub async fn jobs(api: &Api, id: DeploymentId) -> Result<Vec<Job>, ApiError> {
+    api.get(&format!("/api/v1/deployments/{id}/jobs")).await
 }

@@ -1,19 +1,25 @@
 //! Talking to the API: one request helper that keeps error bodies, one function per endpoint.
+//!
+//! Every endpoint function takes an [`Api`]: the session's token plus what to do when the server
+//! no longer accepts it, so a 401 from any call signs the user out in one place.
 
 use gloo_net::http::{Method, RequestBuilder};
 use mosaic_types::ErrorBody;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use yew::{AttrValue, Callback};
 
 pub mod cloud_configs;
 pub mod deployments;
+pub mod event_stream;
 pub mod hosts;
 pub mod jobs;
+pub mod users;
 
 /// A failed call, in words for the operator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    /// HTTP status (0: the server could not be reached).
+    /// HTTP status (0: the server could not be reached, or the failure was found in the browser).
     pub status: u16,
     /// The envelope's code.
     pub code: String,
@@ -28,65 +34,164 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    fn network(e: impl std::fmt::Display) -> Self {
+    /// The server could not be reached, or the browser refused the request.
+    pub fn network(e: impl std::fmt::Display) -> Self {
         ApiError { status: 0, code: "network".into(), message: format!("Mosaic could not be reached: {e}") }
     }
-}
 
-/// Sends a request and decodes the answer; errors keep the server's message.
-pub async fn call<B: Serialize, T: DeserializeOwned>(
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<&B>,
-) -> Result<T, ApiError> {
-    let request =
-        RequestBuilder::new(path).method(method).header("Authorization", &format!("Bearer {token}"));
-    let request = match body {
-        Some(b) => request.json(b).map_err(ApiError::network)?,
-        None => request.build().map_err(ApiError::network)?,
-    };
-    let response = request.send().await.map_err(ApiError::network)?;
-    let status = response.status();
-    let text = response.text().await.map_err(ApiError::network)?;
-    if !(200..300).contains(&status) {
-        return Err(match serde_json::from_str::<ErrorBody>(&text) {
+    /// A mistake found in the browser before anything was sent (a form field, say): shown the
+    /// same way as the server's own validation errors.
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError { status: 0, code: "validation_failed".into(), message: message.into() }
+    }
+
+    /// An answer with a non-success status: the server's envelope when it sent one, else the
+    /// status and the raw text (a proxy's error page, say).
+    pub fn from_response(status: u16, text: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(text) {
             Ok(e) => ApiError { status, code: e.error.code, message: e.error.message },
             Err(_) => ApiError { status, code: "http".into(), message: format!("HTTP {status}: {text}") },
-        });
+        }
     }
-    let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| ApiError {
-        status,
-        code: "decode".into(),
-        message: format!("unexpected answer: {e}"),
-    })
+
+    /// Whether the server refused the credentials (the token is unknown or revoked).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401
+    }
 }
 
-/// `GET`.
-pub async fn get<T: DeserializeOwned>(path: &str, token: &str) -> Result<T, ApiError> {
-    call::<(), T>(Method::GET, path, token, None).await
+/// The server refused a token: which one, and in its words why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unauthorized {
+    /// The token the refused request carried (a late answer to a request made with an older
+    /// token must not sign out the newer session).
+    pub token: AttrValue,
+    /// The server's error.
+    pub error: ApiError,
 }
 
-/// `POST` with a JSON body.
-pub async fn post<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    token: &str,
-    body: &B,
-) -> Result<T, ApiError> {
-    call(Method::POST, path, token, Some(body)).await
+/// How to reach the API on the user's behalf: their token, and who to tell when the server stops
+/// accepting it.
+#[derive(Clone, PartialEq)]
+pub struct Api {
+    token: AttrValue,
+    on_unauthorized: Callback<Unauthorized>,
 }
 
-/// `PATCH` with a JSON body.
-pub async fn patch<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    token: &str,
-    body: &B,
-) -> Result<T, ApiError> {
-    call(Method::PATCH, path, token, Some(body)).await
+impl Api {
+    /// An API handle for `token`; `on_unauthorized` hears of every 401 (the session signs out).
+    pub fn new(token: AttrValue, on_unauthorized: Callback<Unauthorized>) -> Self {
+        Api { token, on_unauthorized }
+    }
+
+    /// The bearer token sent with each request.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Passes a failed call through, telling the session first when it was a 401.
+    pub(crate) fn check<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(e) = &result
+            && e.is_unauthorized()
+        {
+            self.on_unauthorized.emit(Unauthorized { token: self.token.clone(), error: e.clone() });
+        }
+        result
+    }
+
+    /// Sends a request and decodes the answer; errors keep the server's message.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        self.check(self.send(method, path, body).await)
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let request = RequestBuilder::new(path)
+            .method(method)
+            .header("Authorization", &format!("Bearer {}", self.token));
+        let request = match body {
+            Some(b) => request.json(b).map_err(ApiError::network)?,
+            None => request.build().map_err(ApiError::network)?,
+        };
+        let response = request.send().await.map_err(ApiError::network)?;
+        let status = response.status();
+        let text = response.text().await.map_err(ApiError::network)?;
+        if !(200..300).contains(&status) {
+            return Err(ApiError::from_response(status, &text));
+        }
+        let text = if text.is_empty() { "null" } else { &text };
+        serde_json::from_str(text).map_err(|e| ApiError {
+            status,
+            code: "decode".into(),
+            message: format!("unexpected answer: {e}"),
+        })
+    }
+
+    /// `GET`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call::<(), T>(Method::GET, path, None).await
+    }
+
+    /// `POST` with a JSON body.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// `PATCH` with a JSON body.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    /// `DELETE`.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call::<(), T>(Method::DELETE, path, None).await
+    }
 }
 
-/// `DELETE`.
-pub async fn delete<T: DeserializeOwned>(path: &str, token: &str) -> Result<T, ApiError> {
-    call::<(), T>(Method::DELETE, path, token, None).await
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    #[test]
+    fn error_bodies_keep_the_servers_words() {
+        let e = ApiError::from_response(409, r#"{"error":{"code":"conflict","message":"taken"}}"#);
+        assert_eq!((e.status, e.code.as_str(), e.message.as_str()), (409, "conflict", "taken"));
+        let e = ApiError::from_response(502, "Bad Gateway");
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("http", "HTTP 502: Bad Gateway"));
+    }
+
+    #[test]
+    fn only_a_401_is_reported_as_a_refused_token() {
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let api = Api::new("t1".into(), {
+            let heard = heard.clone();
+            Callback::from(move |u: Unauthorized| heard.borrow_mut().push(u))
+        });
+        let forbidden = ApiError::from_response(403, r#"{"error":{"code":"forbidden","message":"no"}}"#);
+        assert!(api.check::<()>(Err(forbidden)).is_err());
+        assert!(api.check(Ok(())).is_ok());
+        assert!(heard.borrow().is_empty());
+        let refused = ApiError::from_response(
+            401,
+            r#"{"error":{"code":"unauthorized","message":"the token is not valid"}}"#,
+        );
+        assert_eq!(api.check::<()>(Err(refused.clone())), Err(refused.clone()));
+        assert_eq!(*heard.borrow(), [Unauthorized { token: "t1".into(), error: refused }]);
+    }
 }
