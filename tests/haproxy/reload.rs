@@ -119,3 +119,25 @@ async fn haproxy_outlives_its_handle_and_a_new_handle_attaches() {
     assert_eq!(origin, Origin::Started);
     assert_ne!(fresh.master_pid(), master);
 }
+
+/// Why the supervisor writes the running servers into the file: a reload starts a worker with
+/// only the file's servers, so servers that exist only at runtime are gone and the service
+/// answers 503 until they are added again.
+#[tokio::test]
+async fn a_reload_drops_servers_that_are_only_in_the_runtime() {
+    let dir = DataDir::new("dropped");
+    let a = Backend::start("a", 200).await;
+    let port = free_port();
+    let web = http_service("web", port);
+    let hx = Haproxy::start(dir.settings(), &config(vec![web.clone()])).await.unwrap();
+    let rt = hx.runtime();
+    rt.add_server(&name("web"), &name("a"), a.addr, &super::TIMING).await.unwrap();
+    rt.admit(&name("web"), &name("a"), Duration::from_secs(10)).await.unwrap();
+    assert_eq!(get_once(loopback(port), "/").await.unwrap().0, 200);
+
+    // The config does not list `a`: after the reload the new worker has no server.
+    let report = hx.reload(&config(vec![web])).await.unwrap();
+    assert!(report.added.is_empty());
+    assert!(rt.server_stat(&name("web"), &name("a")).await.unwrap().is_none());
+    assert_eq!(get_once(loopback(port), "/").await.unwrap().0, 503);
+}

@@ -111,3 +111,46 @@ async fn traffic_reaches_only_healthy_servers_and_a_drain_fails_no_request() {
     // Draining a server that is gone is not an error.
     assert!(rt.drain(&web, &name("b"), Duration::from_secs(1)).await.unwrap().already_gone);
 }
+
+/// Why `admit` exists: HAProxy 2.6 puts a server that leaves maintenance straight UP, before any
+/// check ran, so enabling a broken server at once sends it requests until its first check fails.
+#[tokio::test]
+async fn enabling_a_server_before_its_checks_pass_sends_it_traffic() {
+    let dir = DataDir::new("early");
+    let broken = Backend::start("broken", 500).await;
+    let port = free_port();
+    let hx = Haproxy::start(dir.settings(), &config(vec![http_service("web", port)])).await.unwrap();
+    let rt = hx.runtime();
+    let web = name("web");
+    // A long interval: no check runs during this test.
+    let slow_checks = haproxy::CheckTiming { interval: Duration::from_secs(60), rise: 2, fall: 2 };
+    rt.add_server(&web, &name("broken"), broken.addr, &slow_checks).await.unwrap();
+    rt.enable_server(&web, &name("broken")).await.unwrap();
+    let row = rt.server_stat(&web, &name("broken")).await.unwrap().unwrap();
+    assert_eq!(row.status, ServerStatus::Up, "{row:?}");
+    assert_eq!(row.check_status.as_deref(), Some("INI"), "no check has run: {row:?}");
+    assert_eq!(get_once(loopback(port), "/").await.unwrap(), (200, "broken".to_owned()));
+}
+
+/// A drain is bounded: sessions still open when its timeout runs out are cut, and the server
+/// is deleted anyway.
+#[tokio::test]
+async fn a_drain_that_times_out_cuts_the_remaining_sessions_and_deletes() {
+    let dir = DataDir::new("cut");
+    let a = Backend::start("a", 200).await;
+    let port = free_port();
+    let mut web = http_service("web", port);
+    web.servers = vec![a.server()];
+    let hx = Haproxy::start(dir.settings(), &config(vec![web])).await.unwrap();
+    let rt = hx.runtime();
+    rt.admit(&name("web"), &name("a"), Duration::from_secs(10)).await.unwrap();
+
+    let slow = tokio::spawn(get_once(loopback(port), "/slow"));
+    wait_for_row(rt, "web", "a", "busy", |r| r.scur > 0).await;
+    let report = rt.drain(&name("web"), &name("a"), Duration::from_millis(200)).await.unwrap();
+    assert!(report.forced && report.sessions_left >= 1, "{report:?}");
+    assert!(report.elapsed < super::SLOW, "the drain waited past its timeout: {report:?}");
+    assert!(rt.server_stat(&name("web"), &name("a")).await.unwrap().is_none());
+    let cut = slow.await.unwrap();
+    assert!(!matches!(cut, Ok((200, _))), "the cut request still succeeded: {cut:?}");
+}
