@@ -200,7 +200,8 @@ impl RuntimeApi {
     }
 
     /// Puts a server in rotation once its checks pass: waits (polling `show stat`, bounded by
-    /// `timeout`) until its health reaches `rise` while in maintenance, then `enable server`.
+    /// `timeout`) until its health reaches `rise` while out of rotation, then `set server … state
+    /// ready`.
     /// A server that is already in rotation is left alone. Fails with [`Error::NotHealthy`] and the
     /// last check result when the checks do not pass in time; the server then stays out.
     pub async fn admit(&self, backend: &Name, server: &Name, timeout: Duration) -> Result<(), Error> {
@@ -215,7 +216,8 @@ impl RuntimeApi {
                 return Ok(());
             }
             if row.checks_passing() {
-                return self.enable_server(backend, server).await;
+                // `state ready` leaves maintenance and drain alike (`enable server` keeps a drain).
+                return self.set_state(backend, server, AdminState::Ready).await;
             }
             if start.elapsed() >= timeout {
                 return Err(Error::NotHealthy {
