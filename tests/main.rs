@@ -6,4 +6,5 @@
 
 mod api;
 mod e2e;
+mod haproxy;
 mod lxd_client;
