@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod cloud_configs;
 mod deploy_input;
 mod deployments;

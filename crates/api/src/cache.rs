@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
-use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::db;
@@ -360,7 +360,12 @@ mod tests {
     }
 
     fn poll(taken: Instant, c1: Observed) -> Snapshot {
-        Snapshot { taken, taken_at: Utc::now(), server: None, instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
+        Snapshot {
+            taken,
+            taken_at: Utc::now(),
+            server: None,
+            instances: Ok(HashMap::from([("c1".to_owned(), c1)])),
+        }
     }
 
     fn started() -> Change {
@@ -407,7 +412,12 @@ mod tests {
     fn a_host_that_did_not_answer_is_not_patched() {
         let cache = HostCache::default();
         let host = HostId::new();
-        let down = Snapshot { taken: Instant::now(), taken_at: Utc::now(), server: None, instances: Err("down".into()) };
+        let down = Snapshot {
+            taken: Instant::now(),
+            taken_at: Utc::now(),
+            server: None,
+            instances: Err("down".into()),
+        };
         cache.store(vec![(host, down)]);
         assert!(!cache.apply(host, vec![started()]));
     }

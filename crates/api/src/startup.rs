@@ -11,6 +11,7 @@ use diesel::Connection;
 use mosaic_db::models::tokens::{ApiToken, NewApiToken};
 use mosaic_db::models::users::{NewUser, User};
 use mosaic_types::hosts::HostTransport;
+use mosaic_types::users::Role;
 use mosaic_types::{TokenId, UserId};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -336,7 +337,7 @@ fn bootstrap_admin(conn: &mut diesel::PgConnection, settings: &Settings) -> anyh
         None => auth::new_secret()?,
     };
     let created = conn.transaction(|conn| {
-        let user = User::create(conn, &NewUser { id: UserId::new(), name: "admin", is_admin: true })?;
+        let user = User::create(conn, &NewUser { id: UserId::new(), name: "admin", role: Role::Admin })?;
         let hash = auth::hash_secret(&secret);
         ApiToken::create(
             conn,
@@ -345,6 +346,9 @@ fn bootstrap_admin(conn: &mut diesel::PgConnection, settings: &Settings) -> anyh
                 user_id: user.id,
                 name: "initial admin token",
                 token_hash: &hash,
+                role: None,
+                deployments: None,
+                expires_at: None,
             },
         )?;
         Ok::<_, diesel::result::Error>(())

@@ -9,6 +9,9 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        role -> Nullable<Text>,
+        deployments -> Nullable<Array<Nullable<Uuid>>>,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -146,8 +149,9 @@ diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
-        is_admin -> Bool,
         created_at -> Timestamptz,
+        role -> Text,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod users;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::get::get_health).service(
         scope("/v1")
+            .wrap(from_fn(auth::authorize))
             .wrap(from_fn(auth::authenticate))
             .service(health::get::get_health_detail)
             .configure(hosts::configure)
