@@ -16,3 +16,4 @@ mod lifecycle;
 mod openapi;
 mod phone_home;
 mod servers;
+mod trust;

@@ -100,6 +100,7 @@ impl Application {
         let known = web::Data::new(KnownPaths::from_openapi(&api));
         let data = web::Data::new(state.clone());
         let frontend = settings.frontend_dir.clone();
+        let csp = web::Data::new(routes::web_app::ContentSecurityPolicy::for_app(&frontend));
 
         let server = HttpServer::new({
             let data = data.clone();
@@ -113,11 +114,13 @@ impl Application {
                     .service(scope("/api").configure(routes::configure))
                     .split_for_parts();
                 with_error_handlers(app.app_data(data.clone()))
+                    .app_data(csp.clone())
                     .app_data(names.clone())
                     .app_data(known.clone())
                     .wrap(from_fn(overview_memo::count_writes))
                     .wrap(from_fn(audit::record))
-                    .configure(|cfg| routes::fallback::frontend(cfg, &frontend))
+                    .wrap(from_fn(routes::web_app::security_headers))
+                    .configure(|cfg| routes::web_app::frontend(cfg, &frontend))
                     .default_service(web::to(routes::fallback::not_found))
             }
         })

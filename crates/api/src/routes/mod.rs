@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod phone_home;
 pub mod tokens;
 pub mod users;
+pub mod web_app;
 
 /// Registers every route under `/api`.
 pub fn configure(cfg: &mut ServiceConfig) {
