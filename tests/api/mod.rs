@@ -10,6 +10,7 @@ mod drift;
 mod embedded;
 mod errors;
 mod faults;
+mod fencing;
 mod health;
 mod hosts;
 mod lifecycle;

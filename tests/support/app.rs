@@ -68,10 +68,61 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the server and cleans up after the test, whether it passed or failed: every
+    /// container of this server's deployments still on a test host is deleted, and this server's
+    /// certificate is taken out of the hosts' trust stores. (Done on a thread of its own with its
+    /// own runtime: a drop cannot await, and may run while the test's runtime unwinds.)
     fn drop(&mut self) {
         // Stop the workers so their database connections close; the command is sent at once.
         drop(self.server.stop(false));
+        let (pool, fingerprint) = (self.state.pool.clone(), self.state.identity.fingerprint());
+        let swept = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(sweep(pool, fingerprint))
+        })
+        .join();
+        match swept {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("test cleanup: {e:#}"),
+            Err(_) => eprintln!("test cleanup panicked"),
+        }
     }
+}
+
+/// Deletes the containers of every deployment this server's database knows (and untrusts its
+/// certificate) on every test host.
+async fn sweep(pool: mosaic_db::DbPool, fingerprint: lxd::Fingerprint) -> anyhow::Result<()> {
+    let deployments: std::collections::HashSet<String> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use mosaic_db::schema::{deployments, instances};
+        let mut conn = pool.get()?;
+        let mut ids: Vec<uuid::Uuid> = deployments::table.select(deployments::id).load(&mut conn)?;
+        ids.extend(instances::table.select(instances::deployment_id).load::<uuid::Uuid>(&mut conn)?);
+        Ok::<_, anyhow::Error>(ids.into_iter().map(|id| id.to_string()).collect())
+    })
+    .await??;
+    let mut admins: Vec<lxd::Client> = env().hosts.iter().map(|h| h.admin()).collect();
+    if let Some(cluster) = &env().cluster {
+        admins.push(cluster.admin());
+    }
+    let filter = lxd::InstanceFilter::config_eq("user.mosaic.managed", "true")?;
+    for admin in admins {
+        if !deployments.is_empty() {
+            for container in admin.instances(Some(&filter)).await? {
+                let ours =
+                    container.config.get("user.mosaic.deployment").is_some_and(|d| deployments.contains(d));
+                if ours && let Ok(name) = lxd::InstanceName::parse(&container.name) {
+                    crate::remove_instance(&admin, &name).await;
+                }
+            }
+        }
+        match admin.delete_certificate(&fingerprint).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Reads a JSON body after checking the status, showing the body when the status is wrong.

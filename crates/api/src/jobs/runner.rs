@@ -3,7 +3,7 @@
 //! claiming and lets running jobs wind down.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use mosaic_db::models::deployments::Deployment;
@@ -26,25 +26,23 @@ use crate::state::AppState;
 /// wait for them to wind down (they get the grace period, then give their claims back).
 pub async fn run(state: AppState, shutdown: CancellationToken, jobs: TaskTracker) {
     let slots = Arc::new(Semaphore::new(state.settings.max_running_jobs));
-    let running: Arc<Mutex<HashSet<JobId>>> = Arc::default();
     let mut last_sweep = Instant::now();
     while !shutdown.is_cancelled() {
         while let Ok(slot) = slots.clone().try_acquire_owned() {
             let worker = state.worker.to_string();
             let stale = state.settings.job_stale_after.as_secs_f64();
-            let exclude: Vec<JobId> =
-                running.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
+            let exclude: Vec<JobId> = state.jobs.running().into_iter().collect();
             let claimed: Result<_, db::Error> =
                 db::query(&state.control_pool, move |conn| Job::claim(conn, &worker, stale, &exclude)).await;
             match claimed {
                 Ok(Some(claim)) => {
                     tracing::info!(job = %claim.job, attempt = claim.attempt, worker = %state.worker, "claimed job");
                     let id = claim.job;
-                    running.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
-                    let (state, running, shutdown) = (state.clone(), running.clone(), shutdown.clone());
+                    state.jobs.set_running(id, true);
+                    let (state, shutdown) = (state.clone(), shutdown.clone());
                     jobs.spawn(async move {
-                        run::execute(state, claim, shutdown).await;
-                        running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        run::execute(state.clone(), claim, shutdown).await;
+                        state.jobs.set_running(id, false);
                         drop(slot);
                     });
                 }
