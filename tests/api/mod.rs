@@ -13,6 +13,7 @@ mod faults;
 mod fencing;
 mod health;
 mod hosts;
+mod instances;
 mod lifecycle;
 mod openapi;
 mod phone_home;

@@ -123,7 +123,12 @@ pub struct Settings {
     /// How often the host cache polls every host, seconds.
     #[serde(rename = "cache_interval_secs", deserialize_with = "seconds")]
     pub cache_interval: Duration,
-    /// How often to retry deleting deployments stuck on an offline host, seconds.
+    /// How long healing waits before trying an instance a second time, seconds; each further try
+    /// waits twice as long as the one before (at most an hour).
+    #[serde(rename = "heal_backoff_secs", deserialize_with = "seconds")]
+    pub heal_backoff: Duration,
+    /// How often to retry deleting deployments stuck on an offline host (and to look for
+    /// instances to heal), seconds.
     #[serde(rename = "delete_retry_interval_secs", deserialize_with = "seconds")]
     pub delete_retry_interval: Duration,
     /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
@@ -155,6 +160,7 @@ impl Default for Settings {
             stop_timeout: Duration::from_secs(30),
             readiness_timeout: Duration::from_secs(300),
             cache_interval: Duration::from_secs(5),
+            heal_backoff: Duration::from_secs(30),
             delete_retry_interval: Duration::from_secs(15),
             frontend_dir: PathBuf::from("frontend/dist"),
         }

@@ -69,6 +69,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         status -> Text,
+        healing -> Bool,
     }
 }
 
@@ -105,6 +106,8 @@ diesel::table! {
         first_started_at -> Nullable<Timestamptz>,
         last_started_at -> Nullable<Timestamptz>,
         last_stopped_at -> Nullable<Timestamptz>,
+        heal_attempts -> Int4,
+        heal_not_before -> Nullable<Timestamptz>,
     }
 }
 

@@ -5,8 +5,9 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
+use mosaic_db::models::instances::Instance;
 use mosaic_db::models::jobs::Job;
-use mosaic_types::{DeploymentId, JobId};
+use mosaic_types::{DeploymentId, InstanceId, JobId};
 
 use super::AuthUser;
 use super::policy::{self, Scope};
@@ -66,14 +67,26 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
                 Job::find(conn, id).optional()
             })
             .await?;
-            match job.and_then(|j| j.deployment_id) {
-                Some(deployment) if user.may_act_on(deployment) => Ok(()),
-                // A job that does not exist is the handler's 404 to give… but not to a token that
-                // could use it to learn which jobs exist: refused alike.
-                _ => Err(outside()),
-            }
+            // A job that does not exist is the handler's 404 to give… but not to a token that
+            // could use it to learn which jobs exist: refused alike.
+            inside(&user, job.and_then(|j| j.deployment_id)).ok_or_else(outside)
+        }
+        Scope::Instance => {
+            let Some(id) = path_id::<InstanceId>(req.path(), &pattern, "instances") else { return Err(outside()) };
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| anyhow::anyhow!("no state"))?;
+            let instance = db::query(&state.pool, move |conn| {
+                use diesel::OptionalExtension;
+                Instance::find(conn, id).optional()
+            })
+            .await?;
+            inside(&user, instance.map(|i| i.deployment_id)).ok_or_else(outside)
         }
     }
+}
+
+/// `Some` if `deployment` is one the token may act on.
+fn inside(user: &AuthUser, deployment: Option<DeploymentId>) -> Option<()> {
+    deployment.filter(|d| user.may_act_on(*d)).map(drop)
 }
 
 /// The ID after `/<collection>/` in `path`, at the place the route pattern has its `{id}`.

@@ -13,6 +13,9 @@ pub enum Scope {
     Deployment,
     /// The job in its path (`/jobs/{id}/…`): a limited token only its deployments' jobs.
     Job,
+    /// The instance in its path (`/instances/{id}/…`): a limited token only its deployments'
+    /// instances.
+    Instance,
     /// Reads not about one deployment, and a caller's own things (its token, itself); lists of
     /// deployments show a limited token only its own.
     Shared,
@@ -30,7 +33,7 @@ pub struct Rule {
 }
 
 use Role::{Admin, Operator, Viewer};
-use Scope::{Deployment, Job, Outside, Shared};
+use Scope::{Deployment, Instance, Job, Outside, Shared};
 
 /// Every authenticated operation's rule.
 const RULES: &[(&str, Role, Scope)] = &[
@@ -74,8 +77,18 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("start_deployment", Operator, Deployment),
     ("stop_deployment", Operator, Deployment),
     ("remove_deployment_instances", Operator, Deployment),
+    ("adopt_deployment_orphan", Operator, Deployment),
+    ("delete_deployment_orphan", Operator, Deployment),
     ("get_job", Viewer, Job),
     ("stream_job_events", Viewer, Job),
+    // Instances, one at a time (lists show a limited token only its deployments').
+    ("list_instances", Viewer, Shared),
+    ("get_instance", Viewer, Instance),
+    ("get_instance_cloud_init_log", Viewer, Instance),
+    ("start_instance", Operator, Instance),
+    ("stop_instance", Operator, Instance),
+    ("restart_instance", Operator, Instance),
+    ("recreate_instance", Operator, Instance),
     // Users, everyone's tokens, the audit log.
     ("list_users", Admin, Shared),
     ("create_user", Admin, Outside),

@@ -44,6 +44,8 @@ pub struct JobSignals {
     generation: AtomicU64,
     /// The jobs this process is running now.
     running: watch::Sender<HashSet<JobId>>,
+    /// How many sweeps (deletion retries and healing) this process's runner has finished.
+    sweeps: watch::Sender<u64>,
 }
 
 impl Default for JobSignals {
@@ -53,6 +55,7 @@ impl Default for JobSignals {
             progress: broadcast::channel(1024).0,
             generation: AtomicU64::new(0),
             running: watch::channel(HashSet::new()).0,
+            sweeps: watch::channel(0).0,
         }
     }
 }
@@ -81,6 +84,18 @@ impl JobSignals {
         let mut running = self.running.subscribe();
         // The sender lives as long as `self`, so this only ends when the condition holds.
         let _ = running.wait_for(|jobs| !jobs.contains(&id)).await;
+    }
+
+    /// Waits until the runner has finished `n` more sweeps (deletion retries and healing) from
+    /// now: whatever they would have done by then, they have done.
+    pub async fn sweeps(&self, n: u64) {
+        let mut sweeps = self.sweeps.subscribe();
+        let target = *sweeps.borrow_and_update() + n;
+        let _ = sweeps.wait_for(|done| *done >= target).await;
+    }
+
+    pub(crate) fn swept(&self) {
+        self.sweeps.send_modify(|n| *n += 1);
     }
 
     pub(crate) fn set_running(&self, id: JobId, running: bool) {

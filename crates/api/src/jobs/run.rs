@@ -34,8 +34,10 @@ pub struct JobContext {
     pub instances: HashMap<InstanceId, Instance>,
     /// Hosts by ID.
     pub hosts: HashMap<HostId, Host>,
-    /// Cloud-config revisions used by the instances.
+    /// Cloud-config revisions used by the instances (and those they are recreated at).
     pub revisions: HashMap<(CloudConfigId, i32), Revision>,
+    /// The revision the deployment pins for each of its cloud-configs.
+    pub pinned: HashMap<CloudConfigId, i32>,
     /// The images of each host the job touches, listed once, when first needed.
     pub images: HashMap<HostId, tokio::sync::OnceCell<Vec<lxd::Image>>>,
     /// What this job learnt about images (see [`super::readiness::ImageFacts`]).
@@ -58,6 +60,12 @@ impl JobContext {
         let list = || async { Ok::<_, Error>(self.client(host)?.images().await?) };
         let images = self.images.get(&host)?.get_or_try_init(list).await.ok()?;
         images.iter().find(|i| i.matches(reference)).map(|i| i.fingerprint.clone())
+    }
+
+    /// Whether the job starts the containers it creates (a deploy with `start`, a recreate):
+    /// their creation is then recorded with the start.
+    pub fn starts_what_it_creates(&self) -> bool {
+        self.job.then_start || matches!(self.kind, JobKind::Recreate | JobKind::Heal)
     }
 
     /// Records an item's step for people watching. It is not written here: the job's step writer
@@ -85,6 +93,9 @@ impl JobContext {
             .write(Hold::Exclusive, move |conn| {
                 if let Some((readiness, detail)) = &verdict {
                     Instance::set_readiness(conn, instance, *readiness, detail.as_deref())?;
+                    if *readiness == Readiness::Ready {
+                        Instance::healed(conn, instance)?;
+                    }
                 }
                 Job::finish_item(conn, job, instance, step, error.as_deref())
             })
@@ -198,25 +209,29 @@ async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -
 /// Loads what the job's items need.
 async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
     let id = held.claim.job;
-    let (job, items, instances, hosts, revisions) = db::run(&state.pool, move |conn| {
+    let (job, items, instances, hosts, revisions, pinned) = db::run(&state.pool, move |conn| {
         let job = Job::find(conn, id)?;
         let items = Job::items(conn, id)?;
         let ids: Vec<InstanceId> = items.iter().map(|i| i.instance_id).collect();
-        let instances: Vec<Instance> = match job.deployment_id {
-            Some(d) => {
-                Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect()
-            }
-            None => Vec::new(),
+        let (instances, pinned): (Vec<Instance>, HashMap<CloudConfigId, i32>) = match job.deployment_id {
+            Some(d) => (
+                Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect(),
+                Deployment::members(conn, &[d])?.into_iter().map(|m| (m.cloud_config_id, m.revision)).collect(),
+            ),
+            None => (Vec::new(), HashMap::new()),
         };
         let mut revisions = HashMap::new();
-        for i in &instances {
-            let key = (i.cloud_config_id, i.revision);
+        let wanted = instances
+            .iter()
+            .map(|i| (i.cloud_config_id, i.revision))
+            .chain(pinned.iter().map(|(cc, revision)| (*cc, *revision)));
+        for key in wanted {
             if let std::collections::hash_map::Entry::Vacant(slot) = revisions.entry(key) {
                 slot.insert(Revision::find(conn, key.0, key.1)?);
             }
         }
         let hosts = Host::all(conn)?;
-        Ok::<_, Error>((job, items, instances, hosts, revisions))
+        Ok::<_, Error>((job, items, instances, hosts, revisions, pinned))
     })
     .await?;
     let touched: Vec<HostId> =
@@ -228,6 +243,7 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
         instances: instances.into_iter().map(|i| (i.id, i)).collect(),
         hosts: hosts.into_iter().map(|h| (h.id, h)).collect(),
         revisions,
+        pinned,
         images: touched.iter().map(|h| (*h, tokio::sync::OnceCell::new())).collect(),
         image_facts: JobImageFacts::default(),
         steps: PendingSteps::default(),
@@ -311,7 +327,9 @@ async fn work(
 async fn show_outcomes(state: &AppState, ctx: &JobContext, outcomes: &[(JobItem, bool)]) {
     let now = match ctx.kind {
         JobKind::Deploy if !ctx.job.then_start => Some(lxd::StatusCode::STOPPED),
-        JobKind::Deploy | JobKind::Start => Some(lxd::StatusCode::RUNNING),
+        JobKind::Deploy | JobKind::Start | JobKind::Restart | JobKind::Recreate | JobKind::Heal => {
+            Some(lxd::StatusCode::RUNNING)
+        }
         JobKind::Stop => Some(lxd::StatusCode::STOPPED),
         JobKind::Delete | JobKind::Remove => None,
     };

@@ -13,6 +13,7 @@ pub mod deployments;
 pub mod fallback;
 pub mod health;
 pub mod hosts;
+pub mod instances;
 pub mod jobs;
 pub mod phone_home;
 pub mod tokens;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(hosts::configure)
             .configure(cloud_configs::configure)
             .configure(deployments::configure)
+            .configure(instances::configure)
             .configure(tokens::configure)
             .configure(users::configure)
             .configure(audit::configure)
