@@ -2,7 +2,8 @@
 //! operator, who makes a viewer token limited to one deployment; signed in with it the app offers
 //! no changes and shows only that deployment; a change the page still offers after a demotion is
 //! refused with the server's words, and the page catches up with the new role; the admin revokes the token, changes the role, disables and
-//! enables the user. No LXD host is needed: nothing here starts a container.
+//! enables the user; and a new cloud-config's image starts empty. No LXD host is needed: nothing
+//! here starts a container.
 
 use mosaic_testkit::{TestApp, expect_json, frontend_dir, spawn_app};
 use mosaic_types::deployments::Deployment;
@@ -140,6 +141,8 @@ async fn roles_and_tokens_in_a_browser() {
     sign_in(&b, &ops_secret, "ops · operator").await;
     b.click_link("Cloud-configs").await;
     b.click("#new-cloud-config").await;
+    // A new cloud-config names no image: which images the hosts have is the operator's to say.
+    assert_eq!(b.value("#cc-image").await, "", "a new cloud-config's image starts empty");
     let users: Vec<User> = expect_json(app.get("/api/v1/users").await, 200).await;
     let ops = users.iter().find(|u| u.name == "ops").expect("ops is listed");
     let demoted: User =
