@@ -192,6 +192,30 @@ async fn a_token_never_gives_more_than_the_one_that_made_it_and_expires() {
     assert_eq!((me["user"]["role"].as_str(), me["role"].as_str()), (Some("admin"), Some("viewer")));
     let refused = app.http.get(app.url("/api/v1/users")).bearer_auth(ro).send().await.unwrap();
     expect_error(refused, 403, "forbidden").await;
+    // A token it makes without a limit is limited like it, never the user's full role.
+    let child: Value = expect_json(
+        app.http
+            .post(app.url("/api/v1/tokens"))
+            .bearer_auth(ro)
+            .json(&json!({"name": "child"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(child["token"]["role"], "viewer");
+    let me: Value = expect_json(
+        app.http
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(child["secret"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(me["role"], "viewer");
 
     // Expiry: in the past is refused; a token past its expiry stops working.
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();

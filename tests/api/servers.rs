@@ -227,7 +227,13 @@ impl Process {
     }
 
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(self.token).json(&body).send().await.unwrap()
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Both hosts, a busybox cloud-config and a deployment of it, then a deploy of `count`
@@ -246,8 +252,10 @@ impl Process {
         let dep = json!({"name": name, "cloud_configs": [{"cloud_config_id": cc["id"]}]});
         let dep: Value = expect_json(self.post("/api/v1/deployments", dep).await, 201).await;
         let id = dep["id"].as_str().unwrap().to_owned();
-        let deploy = json!({"cloud_configs": [{"cloud_config_id": cc["id"], "count": count, "hosts": hosts}]});
-        let job: Value = expect_json(self.post(&format!("/api/v1/deployments/{id}/deploy"), deploy).await, 202).await;
+        let deploy =
+            json!({"cloud_configs": [{"cloud_config_id": cc["id"], "count": count, "hosts": hosts}]});
+        let job: Value =
+            expect_json(self.post(&format!("/api/v1/deployments/{id}/deploy"), deploy).await, 202).await;
         (id, job)
     }
 
@@ -256,7 +264,8 @@ impl Process {
         let id = job["id"].as_str().unwrap();
         let url = format!("{}/api/v1/jobs/{id}", self.base);
         eventually(Duration::from_secs(60), "the job to make progress", || async {
-            let j: Value = self.http.get(&url).bearer_auth(self.token).send().await.ok()?.json().await.ok()?;
+            let j: Value =
+                self.http.get(&url).bearer_auth(self.token).send().await.ok()?.json().await.ok()?;
             (j["done"].as_i64().unwrap_or(0) >= done).then_some(())
         })
         .await;

@@ -132,7 +132,10 @@ async fn a_guest_cannot_make_another_deployments_instances_skip_their_readiness_
     let liar_cc = app.cloud_config("Web", "Liar", image, "#cloud-config\nruncmd: []\n").await;
     let liar = app.deployment("Liar", &[&liar_cc]).await;
     let create = json!({"cloud_configs": [{"cloud_config_id": liar_cc, "count": 1, "hosts": [a]}]});
-    assert_eq!(app.run_job(&format!("/api/v1/deployments/{liar}/deploy"), &create).await["state"], "succeeded");
+    assert_eq!(
+        app.run_job(&format!("/api/v1/deployments/{liar}/deploy"), &create).await["state"],
+        "succeeded"
+    );
     let admin = env().hosts[0].admin();
     let name = lxd::InstanceName::parse("liar-web-1").unwrap();
     admin.start_instance(&name).await.unwrap().wait(mosaic_testkit::OP_TIMEOUT).await.unwrap();
@@ -142,7 +145,10 @@ async fn a_guest_cannot_make_another_deployments_instances_skip_their_readiness_
         .unwrap();
     assert_eq!(removed.exit_code, 0, "{}", removed.stderr);
     admin.stop_instance(&name, None).await.unwrap().wait(mosaic_testkit::OP_TIMEOUT).await.unwrap();
-    assert_eq!(app.run_job(&format!("/api/v1/deployments/{liar}/start"), &json!({})).await["state"], "succeeded");
+    assert_eq!(
+        app.run_job(&format!("/api/v1/deployments/{liar}/start"), &json!({})).await["state"],
+        "succeeded"
+    );
     let (readiness, instance) = readiness_of(&app, &liar).await;
     assert_eq!(readiness, "unknown", "the liar's own instance is judged by what it said: {instance:#}");
 
@@ -151,8 +157,12 @@ async fn a_guest_cannot_make_another_deployments_instances_skip_their_readiness_
     let failing = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo broken >&2; exit 3\"]\n";
     let honest_cc = app.cloud_config("Web", "Honest", image, failing).await;
     let honest = app.deployment("Honest", &[&honest_cc]).await;
-    let deploy = json!({"start": true, "cloud_configs": [{"cloud_config_id": honest_cc, "count": 1, "hosts": [a]}]});
-    assert_eq!(app.run_job(&format!("/api/v1/deployments/{honest}/deploy"), &deploy).await["state"], "succeeded");
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": honest_cc, "count": 1, "hosts": [a]}]});
+    assert_eq!(
+        app.run_job(&format!("/api/v1/deployments/{honest}/deploy"), &deploy).await["state"],
+        "succeeded"
+    );
     let (readiness, instance) = readiness_of(&app, &honest).await;
     assert_eq!(readiness, "failed", "{instance:#}");
     assert!(instance["readiness_detail"].as_str().unwrap_or_default().contains("scripts"), "{instance:#}");
@@ -165,7 +175,8 @@ async fn a_user_may_have_only_so_many_event_streams_open() {
         s.max_event_streams_per_user = 2;
     })
     .await;
-    let created: Value = expect_json(app.post("/api/v1/deployments", &json!({"name": "Streams"})).await, 201).await;
+    let created: Value =
+        expect_json(app.post("/api/v1/deployments", &json!({"name": "Streams"})).await, 201).await;
     // A job another server holds, so it stays unfinished and its streams stay open.
     let job = uuid::Uuid::new_v4();
     {
@@ -180,7 +191,8 @@ async fn a_user_may_have_only_so_many_event_streams_open() {
         .execute(&mut conn)
         .unwrap();
     }
-    let open = || app.get(&format!("/api/v1/jobs/{job}/events"));
+    let path = format!("/api/v1/jobs/{job}/events");
+    let open = || app.get(&path);
     let first = open().await;
     let second = open().await;
     assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
@@ -199,10 +211,11 @@ async fn a_user_may_have_only_so_many_event_streams_open() {
     assert_eq!(theirs.status(), 200);
     // A client that goes away frees its place (noticed at the stream's next keep-alive).
     drop(first);
-    let reopened = mosaic_testkit::eventually(std::time::Duration::from_secs(20), "a freed place", || async {
-        let response = open().await;
-        (response.status() == 200).then_some(response)
-    })
-    .await;
+    let reopened =
+        mosaic_testkit::eventually(std::time::Duration::from_secs(20), "a freed place", || async {
+            let response = open().await;
+            (response.status() == 200).then_some(response)
+        })
+        .await;
     drop((second, reopened, theirs));
 }

@@ -34,6 +34,9 @@ async fn stream(app: &TestApp, token: &str, job: &str) -> (usize, bool) {
         text.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = text.find("\n\n") {
             let event: String = text.drain(..end + 2).collect();
+            if event.starts_with(':') {
+                continue;
+            }
             events += 1;
             finished = event.starts_with("event: finished");
         }
@@ -43,7 +46,8 @@ async fn stream(app: &TestApp, token: &str, job: &str) -> (usize, bool) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let (streams, readers, k) = (var("MOSAIC_BENCH_STREAMS", 200), var("MOSAIC_BENCH_READERS", 16), var("MOSAIC_BENCH_K", 24));
+    let (streams, readers, k) =
+        (var("MOSAIC_BENCH_STREAMS", 200), var("MOSAIC_BENCH_READERS", 16), var("MOSAIC_BENCH_K", 24));
     let app = Arc::new(
         spawn_app_with(|s| {
             quick(s);
@@ -58,14 +62,18 @@ async fn main() {
     // Users to open the streams (each may have 64 open at once).
     let mut tokens = Vec::new();
     for n in 0..streams.div_ceil(50) {
-        let created: Value =
-            expect_json(app.post("/api/v1/users", &json!({"name": format!("watcher{n}"), "role": "viewer"})).await, 201)
-                .await;
+        let created: Value = expect_json(
+            app.post("/api/v1/users", &json!({"name": format!("watcher{n}"), "role": "viewer"})).await,
+            201,
+        )
+        .await;
         tokens.push(created["token"]["secret"].as_str().unwrap_or_default().to_owned());
     }
 
-    let deploy = json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": k, "hosts": [a, b]}]});
-    let job: Value = expect_json(app.post(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await, 202).await;
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": k, "hosts": [a, b]}]});
+    let job: Value =
+        expect_json(app.post(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await, 202).await;
     let job_id = job["id"].as_str().unwrap_or_default().to_owned();
     let started = Instant::now();
 
@@ -83,9 +91,14 @@ async fn main() {
     let reader_tasks: Vec<_> = (0..readers)
         .map(|n| {
             let (app, id, job) = (app.clone(), id.clone(), job_id.clone());
-            let (done, requests, errors, latencies) = (done.clone(), requests.clone(), errors.clone(), latencies.clone());
+            let (done, requests, errors, latencies) =
+                (done.clone(), requests.clone(), errors.clone(), latencies.clone());
             tokio::spawn(async move {
-                let paths = ["/api/v1/deployments".to_owned(), format!("/api/v1/deployments/{id}"), format!("/api/v1/jobs/{job}")];
+                let paths = [
+                    "/api/v1/deployments".to_owned(),
+                    format!("/api/v1/deployments/{id}"),
+                    format!("/api/v1/jobs/{job}"),
+                ];
                 let deadline = Instant::now() + Duration::from_secs(300);
                 let mut i = n;
                 loop {
@@ -96,11 +109,14 @@ async fn main() {
                         () = &mut stop => break,
                         response = app.request(reqwest::Method::GET, &paths[i % paths.len()]).send() => {
                             requests.fetch_add(1, Ordering::Relaxed);
-                            match response {
-                                Ok(r) if r.status().is_success() && r.bytes().await.is_ok() => {
-                                    latencies.lock().unwrap_or_else(|e| e.into_inner()).push(t.elapsed());
-                                }
-                                _ => { errors.fetch_add(1, Ordering::Relaxed); }
+                            let answered = match response {
+                                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                                _ => false,
+                            };
+                            if answered {
+                                latencies.lock().unwrap_or_else(|e| e.into_inner()).push(t.elapsed());
+                            } else {
+                                errors.fetch_add(1, Ordering::Relaxed);
                             }
                         }
                     }
@@ -116,11 +132,15 @@ async fn main() {
     // The heartbeat, watched behind the API.
     let uuid: uuid::Uuid = job_id.parse().unwrap_or_default();
     let mut conn = app.state.pool.get().expect("a connection");
-    let (mut last_beat, mut max_gap, mut attempts) = (None::<chrono::DateTime<chrono::Utc>>, Duration::ZERO, 0);
+    let (mut last_beat, mut max_gap, mut attempts) =
+        (None::<chrono::DateTime<chrono::Utc>>, Duration::ZERO, 0);
     loop {
         use mosaic_db::schema::jobs::dsl as j;
-        let (beat, tries, state): (Option<chrono::DateTime<chrono::Utc>>, i32, String) =
-            j::jobs.find(uuid).select((j::heartbeat_at, j::attempts, j::state)).first(&mut conn).expect("the job");
+        let (beat, tries, state): (Option<chrono::DateTime<chrono::Utc>>, i32, String) = j::jobs
+            .find(uuid)
+            .select((j::heartbeat_at, j::attempts, j::state))
+            .first(&mut conn)
+            .expect("the job");
         attempts = attempts.max(tries);
         if let (Some(prev), Some(now)) = (last_beat, beat)
             && now > prev
@@ -147,7 +167,12 @@ async fn main() {
     }
     let mut latencies = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
     latencies.sort();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     let elapsed = started.elapsed().as_secs_f64();
     println!("event streams: {streams} opened, {} saw the job finish, {} events in all", seen.1, seen.0);
     println!(

@@ -72,7 +72,9 @@ async fn check(req: &ServiceRequest) -> Result<(), ApiError> {
             inside(&user, job.and_then(|j| j.deployment_id)).ok_or_else(outside)
         }
         Scope::Instance => {
-            let Some(id) = path_id::<InstanceId>(req.path(), &pattern, "instances") else { return Err(outside()) };
+            let Some(id) = path_id::<InstanceId>(req.path(), &pattern, "instances") else {
+                return Err(outside());
+            };
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| anyhow::anyhow!("no state"))?;
             let instance = db::query(&state.pool, move |conn| {
                 use diesel::OptionalExtension;

@@ -36,6 +36,8 @@ pub struct AuthUser {
     pub token: TokenId,
     /// What this request may do: the token's role, or its user's if lower.
     pub role: Role,
+    /// The token's own role limit (`None`: it follows its user's role).
+    pub token_role: Option<Role>,
     /// The only deployments this token may act on (`None`: all).
     pub deployments: Option<Vec<DeploymentId>>,
     /// When the token stops working.
@@ -116,6 +118,7 @@ async fn caller(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     Ok(AuthUser {
         deployments: token.deployment_ids(),
         role: token.role.map_or(user.role, |limit| limit.min(user.role)),
+        token_role: token.role,
         id: user.id,
         name: user.name,
         token: token.id,

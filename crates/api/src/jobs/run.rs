@@ -216,7 +216,10 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
         let (instances, pinned): (Vec<Instance>, HashMap<CloudConfigId, i32>) = match job.deployment_id {
             Some(d) => (
                 Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect(),
-                Deployment::members(conn, &[d])?.into_iter().map(|m| (m.cloud_config_id, m.revision)).collect(),
+                Deployment::members(conn, &[d])?
+                    .into_iter()
+                    .map(|m| (m.cloud_config_id, m.revision))
+                    .collect(),
             ),
             None => (Vec::new(), HashMap::new()),
         };

@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use diesel::Connection;
 use mosaic_db::models::deployments::Deployment;
 use mosaic_db::models::hosts::Host;
 use mosaic_db::models::instances::Instance;
 use mosaic_db::models::jobs::Job;
 use mosaic_types::JobId;
-use diesel::Connection;
 use mosaic_types::instances::{InstanceStatus, Lifecycle, Readiness};
 use mosaic_types::jobs::JobKind;
 use tokio::sync::Semaphore;
@@ -106,7 +106,8 @@ async fn heal(state: &AppState) -> Result<(), ApiError> {
                 continue;
             }
             let hosts = Host::all(conn)?;
-            let targets: Vec<Target> = broken.iter().map(|r| Target::new(r.id, &r.name, r.host_id, &hosts)).collect();
+            let targets: Vec<Target> =
+                broken.iter().map(|r| Target::new(r.id, &r.name, r.host_id, &hosts)).collect();
             // Another server may have queued one meanwhile: then this one is not needed.
             let queued_here = conn.transaction(|conn| {
                 super::enqueue(conn, &deployment, JobKind::Heal, &targets, "mosaic (healing)", false)?;

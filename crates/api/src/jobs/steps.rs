@@ -73,7 +73,12 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
 }
 
 /// Restarts the container (starts it if it was stopped).
-async fn restart(ctx: &JobContext, client: &lxd::Client, row: &Instance, name: &InstanceName) -> Result<(), Error> {
+async fn restart(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), Error> {
     if row.state != Lifecycle::Created {
         let why = row.last_error.as_deref().unwrap_or("it was not created");
         return Err(Error::Refused(format!("cannot restart {}: {why}", row.name)));
@@ -81,7 +86,11 @@ async fn restart(ctx: &JobContext, client: &lxd::Client, row: &Instance, name: &
     ctx.step(row.id, JobStep::Restarting);
     let timeout = ctx.state.settings.stop_timeout;
     let running = client.instance_opt(name).await?.is_some_and(|i| i.status_code == StatusCode::RUNNING);
-    let op = if running { client.restart_instance(name, Some(timeout)).await? } else { client.start_instance(name).await? };
+    let op = if running {
+        client.restart_instance(name, Some(timeout)).await?
+    } else {
+        client.start_instance(name).await?
+    };
     op.wait(timeout + OPERATION_TIMEOUT).await?;
     let id = row.id;
     ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await
@@ -93,7 +102,12 @@ async fn restart(ctx: &JobContext, client: &lxd::Client, row: &Instance, name: &
 /// Run again after a crash, it carries on: the row is renewed (pending, at the new revision)
 /// before anything is deleted, and a container this very job made (its job key) is the new one,
 /// not the one to replace.
-async fn recreate(ctx: &JobContext, client: &lxd::Client, row: &Instance, name: &InstanceName) -> Result<Then, Error> {
+async fn recreate(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<Then, Error> {
     let revision = *ctx.pinned.get(&row.cloud_config_id).ok_or_else(|| {
         Error::Refused(format!("{} is no longer made from one of the deployment's cloud-configs", row.name))
     })?;
@@ -101,10 +115,18 @@ async fn recreate(ctx: &JobContext, client: &lxd::Client, row: &Instance, name: 
     if row.state != Lifecycle::Pending || row.revision != revision {
         ctx.held.write(Hold::Shared, move |c| Instance::renew(c, id, revision)).await?;
     }
-    let renewed = Instance { state: Lifecycle::Pending, revision, readiness: mosaic_types::instances::Readiness::Pending, ..row.clone() };
+    let renewed = Instance {
+        state: Lifecycle::Pending,
+        revision,
+        readiness: mosaic_types::instances::Readiness::Pending,
+        ..row.clone()
+    };
     let made_here = match client.instance_opt(name).await? {
         Some(existing) if !is_ours(&existing, row) => {
-            return Err(Error::Refused(format!("a container named {} that is not this instance's is in the way", row.name)));
+            return Err(Error::Refused(format!(
+                "a container named {} that is not this instance's is in the way",
+                row.name
+            )));
         }
         Some(existing) if existing.config.get(JOB_KEY) == Some(&ctx.job.id.to_string()) => true,
         Some(existing) => {

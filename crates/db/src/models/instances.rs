@@ -222,7 +222,9 @@ impl Instance {
         }
         if let Some((name, id)) = after {
             query = query.filter(
-                instances::name.gt(name.to_owned()).or(instances::name.eq(name.to_owned()).and(instances::id.gt(id))),
+                instances::name
+                    .gt(name.to_owned())
+                    .or(instances::name.eq(name.to_owned()).and(instances::id.gt(id))),
             );
         }
         query.order((instances::name, instances::id)).limit(limit).load(conn)

@@ -42,7 +42,10 @@ async fn orphan(
         .map_err(|e| crate::routes::hosts::offline_error(&host, e))?
         .filter(|c| c.config.get(DEPLOYMENT_KEY) == Some(&deployment.to_string()))
         .ok_or_else(|| {
-            ApiError::not_found("orphan_not_found", format!("no container {name} of this deployment on host {}", host.name))
+            ApiError::not_found(
+                "orphan_not_found",
+                format!("no container {name} of this deployment on host {}", host.name),
+            )
         })?;
     let key = container.config.get(INSTANCE_KEY).cloned().unwrap_or_default();
     let known = match key.parse::<InstanceId>() {
@@ -55,7 +58,10 @@ async fn orphan(
         Err(_) => false,
     };
     if known {
-        return Err(ApiError::Conflict { code: "not_an_orphan", message: format!("{name} is an instance Mosaic knows") });
+        return Err(ApiError::Conflict {
+            code: "not_an_orphan",
+            message: format!("{name} is an instance Mosaic knows"),
+        });
     }
     Ok((host, client, name, container))
 }
@@ -90,7 +96,9 @@ pub async fn adopt_deployment_orphan(
     AuditTarget::set(&req, format!("deployment {id}: adopt {name} on {}", host.name));
     let said: Option<CloudConfigId> = container.config.get(CLOUD_CONFIG_KEY).and_then(|c| c.parse().ok());
     let cc = said.or(body.cloud_config_id).ok_or_else(|| {
-        ApiError::validation(format!("{name} does not say which cloud-config it was made from: name one (cloud_config_id)"))
+        ApiError::validation(format!(
+            "{name} does not say which cloud-config it was made from: name one (cloud_config_id)"
+        ))
     })?;
     let revision_said: Option<i32> = container.config.get(REVISION_KEY).and_then(|r| r.parse().ok());
     let key: Option<InstanceId> = container.config.get(INSTANCE_KEY).and_then(|k| k.parse().ok());
@@ -98,9 +106,10 @@ pub async fn adopt_deployment_orphan(
     let snapshots = state.cache.all();
     let row_name = name.to_string();
     let adopted = db::transaction(&state.pool, move |conn| {
-        let member = Row::members(conn, &[id])?.into_iter().find(|m| m.cloud_config_id == cc).ok_or_else(|| {
-            ApiError::validation(format!("cloud-config {cc} is not part of this deployment"))
-        })?;
+        let member =
+            Row::members(conn, &[id])?.into_iter().find(|m| m.cloud_config_id == cc).ok_or_else(|| {
+                ApiError::validation(format!("cloud-config {cc} is not part of this deployment"))
+            })?;
         let revision = match revision_said {
             Some(r) if mosaic_db::models::cloud_configs::Revision::find(conn, cc, r).is_ok() => r,
             _ => member.revision,
@@ -118,13 +127,18 @@ pub async fn adopt_deployment_orphan(
             state: Lifecycle::Created,
             phone_home_secret: None,
         };
-        Instance::insert(conn, std::slice::from_ref(&row))
-            .or_conflict("instance_name_taken", || format!("an instance named {row_name} is already on that host"))?;
+        Instance::insert(conn, std::slice::from_ref(&row)).or_conflict("instance_name_taken", || {
+            format!("an instance named {row_name} is already on that host")
+        })?;
         let stored = Instance::find(conn, row.id)?;
         crate::routes::instances::to_wire(conn, std::slice::from_ref(&stored), &snapshots)
     })
     .await?;
-    adopted.into_iter().next().map(web::Json).ok_or_else(|| anyhow::anyhow!("an adopted instance vanished").into())
+    adopted
+        .into_iter()
+        .next()
+        .map(web::Json)
+        .ok_or_else(|| anyhow::anyhow!("an adopted instance vanished").into())
 }
 
 /// Removes an orphaned container from its host (stopped and deleted).

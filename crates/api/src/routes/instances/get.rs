@@ -33,5 +33,7 @@ pub async fn get_instance(
         super::to_wire(conn, std::slice::from_ref(&row), &snapshots)
     })
     .await?;
-    wire.pop().map(web::Json).ok_or_else(|| anyhow::anyhow!("instance {id} vanished while it was read").into())
+    wire.pop()
+        .map(web::Json)
+        .ok_or_else(|| anyhow::anyhow!("instance {id} vanished while it was read").into())
 }

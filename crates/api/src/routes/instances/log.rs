@@ -49,11 +49,19 @@ pub async fn get_instance_cloud_init_log(
     .await?;
     let name = InstanceName::parse(&row.name).map_err(|e| ApiError::validation(e.to_string()))?;
     let client = state.hosts.get(&host, &state.identity)?;
-    let read = tokio::time::timeout(state.settings.lxd_probe_timeout * 4, client.read_file_tail(&name, LOG_PATH, max as usize))
-        .await
-        .map_err(|_| ApiError::Unavailable { code: "host_offline", message: format!("host {} did not answer in time", host.name) })?;
+    let read = tokio::time::timeout(
+        state.settings.lxd_probe_timeout * 4,
+        client.read_file_tail(&name, LOG_PATH, max as usize),
+    )
+    .await
+    .map_err(|_| ApiError::Unavailable {
+        code: "host_offline",
+        message: format!("host {} did not answer in time", host.name),
+    })?;
     match read {
-        Ok(tail) => Ok(web::Json(CloudInitLog { content: tail.text(), truncated: tail.truncated, size: tail.size })),
+        Ok(tail) => {
+            Ok(web::Json(CloudInitLog { content: tail.text(), truncated: tail.truncated, size: tail.size }))
+        }
         Err(e) if e.is_not_found() => Err(ApiError::not_found(
             "log_not_found",
             format!("{} has no {LOG_PATH} (its image has no cloud-init, or it has not started)", row.name),

@@ -39,7 +39,11 @@ pub(crate) fn find(conn: &mut PgConnection, id: InstanceId) -> Result<Row, ApiEr
 }
 
 /// Instances in wire form, with their cloud-configs' names and what the host cache says.
-pub(crate) fn to_wire(conn: &mut PgConnection, rows: &[Row], snapshots: &Snapshots) -> Result<Vec<Instance>, ApiError> {
+pub(crate) fn to_wire(
+    conn: &mut PgConnection,
+    rows: &[Row],
+    snapshots: &Snapshots,
+) -> Result<Vec<Instance>, ApiError> {
     let ids: Vec<_> = rows.iter().map(|r| r.cloud_config_id).collect::<HashSet<_>>().into_iter().collect();
     let names: HashMap<_, _> = CloudConfig::names(conn, &ids)?.into_iter().collect();
     Ok(rows

@@ -54,7 +54,9 @@ pub async fn create_token(
         }
     }
     let limits = Limits {
-        role: body.role,
+        // A token made by a role-limited token is limited at least as much: left unlimited, it
+        // would follow the user's full role.
+        role: body.role.or(user.token_role),
         deployments: body.deployments,
         // A token made by an expiring token expires with it at the latest.
         expires_at: body.expires_at.or(user.expires_at),
