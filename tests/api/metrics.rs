@@ -81,3 +81,43 @@ async fn a_deploy_shows_in_the_metrics_by_route_job_item_and_lxd_host() {
     assert_eq!(after.get("mosaic_lxd_requests_total", &deletes), 4.0);
     app.untrust().await;
 }
+
+/// The load balancer's servers by state, from a source registered the way routing registers its
+/// HAProxy: a real HAProxy with one healthy server in rotation and one broken one left in
+/// maintenance.
+#[tokio::test]
+async fn load_balancer_servers_are_counted_by_backend_and_state() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::haproxy::{Backend, DataDir, TIMING, config, free_port, http_service, name, wait_for_row};
+
+    let app = spawn_app().await;
+    let dir = DataDir::new("lbmetrics");
+    let (up, broken) = (Backend::start("up", 200).await, Backend::start("broken", 500).await);
+    let hx = haproxy::Haproxy::start(dir.settings(), &config(vec![http_service("web", free_port())]))
+        .await
+        .unwrap();
+    let rt = hx.runtime();
+    for backend in [&up, &broken] {
+        rt.add_server(&name("web"), &name(&backend.name), backend.addr, &TIMING).await.unwrap();
+    }
+    rt.admit(&name("web"), &name("up"), Duration::from_secs(10)).await.unwrap();
+    wait_for_row(rt, "web", "up", "UP", |r| r.status == haproxy::ServerStatus::Up).await;
+
+    let before = app.metrics().await;
+    assert_eq!(before.value("mosaic_lb_servers", &[]), None, "no source registered yet");
+    app.state.metrics.register_backends(Arc::new(mosaic_api::metrics::backends::HaproxyBackends(rt.clone())));
+    let m = app.metrics().await;
+    assert_eq!(m.get("mosaic_lb_servers", &[("backend", "web"), ("state", "UP")]), 1.0);
+    assert_eq!(m.get("mosaic_lb_servers", &[("backend", "web"), ("state", "MAINT")]), 1.0);
+    assert_eq!(m.get("mosaic_lb_scrape_errors_total", &[]), 0.0);
+
+    // The source going away is counted, not fatal: the rest of the scrape still comes.
+    drop(hx);
+    drop(dir);
+    let m = app.metrics().await;
+    assert_eq!(m.get("mosaic_lb_scrape_errors_total", &[]), 1.0);
+    assert_eq!(m.value("mosaic_lb_servers", &[]), None);
+    assert!(m.value("mosaic_db_pool_waiting", &[]).is_some());
+}
