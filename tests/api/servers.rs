@@ -204,6 +204,7 @@ impl Process {
         command
             .env("MOSAIC_LISTEN", format!("127.0.0.1:{port}"))
             .env("MOSAIC_PHONE_HOME_LISTEN", "127.0.0.1:0")
+            .env("MOSAIC_METRICS_LISTEN", "127.0.0.1:0")
             .env("MOSAIC_DATABASE_URL", url)
             .env("MOSAIC_DATA_DIR", data_dir)
             .env("MOSAIC_ADMIN_TOKEN", token)

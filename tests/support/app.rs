@@ -19,6 +19,8 @@ use crate::{env, http};
 pub struct TestApp {
     /// Where it listens.
     pub address: SocketAddr,
+    /// Where its metrics listener listens.
+    pub metrics_address: SocketAddr,
     /// The first admin's token.
     pub token: String,
     /// The server's state (database pool, identity) to look behind the API.
@@ -206,6 +208,7 @@ pub fn test_settings(url: &str, token: &str, data_dir: std::path::PathBuf) -> Se
     Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
         phone_home_listen: "127.0.0.1:0".parse().expect("address"),
+        metrics_listen: "127.0.0.1:0".parse().expect("address"),
         database_url: Some(SecretString::from(url.to_owned())),
         data_dir,
         admin_token: Some(SecretString::from(token.to_owned())),
@@ -228,8 +231,17 @@ async fn spawn(
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("Mosaic starts");
     let address = app.address();
+    let metrics_address = app.metrics_address();
     let state = app.state().clone();
     let server = app.server_handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, token: token.to_owned(), state, http: http(), database: database.to_owned(), server }
+    TestApp {
+        address,
+        metrics_address,
+        token: token.to_owned(),
+        state,
+        http: http(),
+        database: database.to_owned(),
+        server,
+    }
 }

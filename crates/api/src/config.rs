@@ -66,6 +66,9 @@ pub struct Settings {
     /// Address of the phone-home listener, which serves nothing but phone-home. Containers'
     /// phone-home proxies lead here, so keep it stable across restarts; port 0 picks one.
     pub phone_home_listen: SocketAddr,
+    /// Address of the metrics listener (`GET /metrics`, Prometheus' text format, no token: keep
+    /// it on loopback or a private network); port 0 picks a free port.
+    pub metrics_listen: SocketAddr,
     /// PostgreSQL URL; unset runs a private cluster in `data_dir/postgres`.
     #[serde(deserialize_with = "secret")]
     pub database_url: Option<SecretString>,
@@ -140,6 +143,7 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             phone_home_listen: SocketAddr::from(([127, 0, 0, 1], 8738)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
             database_url: None,
             data_dir: default_data_dir(),
             log_format: LogFormat::Pretty,

@@ -100,6 +100,7 @@ impl JobContext {
                 Job::finish_item(conn, job, instance, step, error.as_deref())
             })
             .await?;
+        self.state.metrics.item_finished(self.kind.as_str(), step.as_str());
         self.state.jobs.changed(job);
         Ok(())
     }
@@ -146,13 +147,23 @@ enum Ended {
 
 /// Runs a claimed job to its end, with a heartbeat while it runs; `shutdown` is this server
 /// stopping: no item starts after it, and those running get the configured grace period.
-#[tracing::instrument(skip_all, fields(job = %claim.job, attempt = claim.attempt))]
+///
+/// Its span names the job, and once it is loaded its kind and deployment: every line logged
+/// while it runs (its items' spans nest inside) says which job it belongs to.
+#[tracing::instrument(skip_all, fields(job = %claim.job, attempt = claim.attempt,
+    kind = tracing::field::Empty, deployment = tracing::field::Empty))]
 pub async fn execute(state: AppState, claim: Claim, shutdown: CancellationToken) {
     let id = claim.job;
+    let started = std::time::Instant::now();
     let held = Arc::new(Held::new(&state, claim));
     let heartbeat = tokio::spawn(held.clone().beat(state.settings.job_stale_after / 4));
-    let ended = run(&state, &held, &shutdown).await;
+    let (kind, ended) = run(&state, &held, &shutdown).await;
     heartbeat.abort();
+    let outcome = match &ended {
+        Ended::Done { .. } => None,
+        Ended::Lost => Some("lost"),
+        Ended::Interrupted => Some("interrupted"),
+    };
     let settled = match ended {
         Ended::Done { error } => held.settle(move |claim, conn| claim.finish(conn, error.as_deref())).await,
         Ended::Interrupted => {
@@ -161,24 +172,53 @@ pub async fn execute(state: AppState, claim: Claim, shutdown: CancellationToken)
         }
         Ended::Lost => Ok(false),
     };
-    match settled {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(job = %id, "the job was taken over by another server; this one stopped"),
-        Err(e) => tracing::error!(job = %id, error = %e, "cannot record the end of a job"),
+    let outcome = match settled {
+        Ok(true) => match outcome {
+            Some(outcome) => outcome,
+            // How it ended is the database's verdict (items finished by an earlier attempt count).
+            None => match db::query(&state.pool, move |conn| Job::find(conn, id)).await {
+                Ok(job) => job.state.as_str(),
+                Err(_) => "unrecorded",
+            },
+        },
+        Ok(false) => {
+            tracing::warn!(job = %id, "the job was taken over by another server; this one stopped");
+            "lost"
+        }
+        Err(e) => {
+            tracing::error!(job = %id, error = %e, "cannot record the end of a job");
+            "unrecorded"
+        }
+    };
+    if let Some(kind) = kind {
+        state.metrics.job_finished(kind.as_str(), outcome, started.elapsed());
     }
     state.jobs.changed(id);
 }
 
-async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -> Ended {
+/// Runs the job; also returns its kind once it is known.
+async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -> (Option<JobKind>, Ended) {
     let ctx = match load(state, held.clone()).await {
         Ok(ctx) => Arc::new(ctx),
         Err(e) => {
             tracing::error!(job = %held.claim.job, error = %e, "cannot load a claimed job");
-            return Ended::Done { error: Some(format!("cannot load the job: {e}")) };
+            return (None, Ended::Done { error: Some(format!("cannot load the job: {e}")) });
         }
     };
+    let span = tracing::Span::current();
+    span.record("kind", ctx.kind.as_str());
+    span.record("deployment", ctx.job.deployment_name.as_str());
+    (Some(ctx.kind), work_to_end(state, &ctx, held, shutdown).await)
+}
+
+async fn work_to_end(
+    state: &AppState,
+    ctx: &Arc<JobContext>,
+    held: &Arc<Held>,
+    shutdown: &CancellationToken,
+) -> Ended {
     let step_writer = tokio::spawn(write_steps(ctx.clone()));
-    let work = work(state, &ctx, shutdown);
+    let work = work(state, ctx, shutdown);
     let grace = async {
         shutdown.cancelled().await;
         tokio::time::sleep(state.settings.shutdown_grace).await;
@@ -195,7 +235,7 @@ async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -
         Ok(None) => Ended::Interrupted,
         Ok(Some(_)) if shutdown.is_cancelled() => Ended::Interrupted,
         Ok(Some(outcomes)) => {
-            show_outcomes(state, &ctx, &outcomes).await;
+            show_outcomes(state, ctx, &outcomes).await;
             let error = match ctx.kind {
                 JobKind::Delete => finish_deletion(state, &ctx.job).await.err().map(|e| e.to_string()),
                 _ => None,

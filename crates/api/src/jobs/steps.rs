@@ -46,8 +46,11 @@ enum Created {
 }
 
 /// Makes the job's LXD changes to one instance (under the per-host bound); the error is the
-/// item's, in LXD's words where LXD spoke.
-#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+/// item's, in LXD's words where LXD spoke. Its span names the job, deployment, instance and
+/// host, and a failure is logged inside it, so the log line of an LXD error says whose it was.
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, deployment = %ctx.job.deployment_name, instance = %item.instance_id,
+        name = %item.instance_name, host = %item.host_name))]
 pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
     let Some(row) = ctx.instances.get(&item.instance_id) else {
         // Already removed (a retried delete); nothing left to do.
@@ -158,7 +161,9 @@ fn instance_name(row: &Instance) -> Result<InstanceName, Error> {
 }
 
 /// Waits for cloud-init's verdict on an instance (the caller records it with the item's outcome).
-#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, deployment = %ctx.job.deployment_name, instance = %item.instance_id,
+        name = %item.instance_name, host = %item.host_name))]
 pub async fn check_readiness(
     ctx: &JobContext,
     item: &JobItem,
