@@ -35,6 +35,9 @@ diesel::table! {
         author_id -> Nullable<Uuid>,
         author_name -> Text,
         created_at -> Timestamptz,
+        image_server -> Nullable<Text>,
+        image_protocol -> Nullable<Text>,
+        image_certificate -> Nullable<Text>,
     }
 }
 
@@ -79,6 +82,8 @@ diesel::table! {
         socket_path -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        project -> Text,
+        member_urls -> Array<Nullable<Text>>,
     }
 }
 
@@ -102,6 +107,8 @@ diesel::table! {
         first_started_at -> Nullable<Timestamptz>,
         last_started_at -> Nullable<Timestamptz>,
         last_stopped_at -> Nullable<Timestamptz>,
+        image_fingerprint -> Nullable<Text>,
+        location -> Nullable<Text>,
     }
 }
 
@@ -116,6 +123,7 @@ diesel::table! {
         finished -> Bool,
         error -> Nullable<Text>,
         updated_at -> Timestamptz,
+        progress -> Nullable<Text>,
     }
 }
 

@@ -69,13 +69,11 @@ pub async fn run(state: AppState, shutdown: CancellationToken, jobs: TaskTracker
     }
 }
 
-/// Queues a delete job for every deployment left `deleting` whose remaining instances' hosts all
-/// answer again (per the host cache), so a deletion that waited on an offline host completes by
-/// itself once the host is back.
+/// Queues a delete job for every deployment left `deleting` whose remaining instances' hosts (and
+/// cluster members) all answer again (per the host cache), so a deletion that waited on an
+/// offline host or member completes by itself once it is back.
 async fn retry_deletions(state: &AppState) -> Result<(), ApiError> {
     let snapshots = state.cache.all();
-    let online: HashSet<_> =
-        snapshots.iter().filter(|(_, s)| s.instances.is_ok()).map(|(id, _)| *id).collect();
     let queued = db::transaction(&state.pool, move |conn| {
         let mut queued = 0;
         for deployment in Deployment::deleting(conn)? {
@@ -83,7 +81,7 @@ async fn retry_deletions(state: &AppState) -> Result<(), ApiError> {
                 continue;
             }
             let rows = Instance::for_deployments(conn, &[deployment.id])?;
-            if !rows.iter().all(|r| online.contains(&r.host_id)) {
+            if !rows.iter().all(|r| crate::overview::reachable(r, &snapshots)) {
                 continue;
             }
             let hosts = Host::all(conn)?;

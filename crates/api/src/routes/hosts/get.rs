@@ -6,10 +6,10 @@ use mosaic_types::hosts::Host;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::hosts::{status, to_wire};
+use crate::hosts::to_wire;
 use crate::state::AppState;
 
-/// Shows one host with its status.
+/// Shows one host with its status and, for a cluster, its members with theirs.
 #[utoipa::path(
     tag = "hosts",
     security(("bearer" = [])),
@@ -26,6 +26,6 @@ pub async fn get_host(
     id: web::Path<HostId>,
 ) -> Result<web::Json<Host>, ApiError> {
     let host = super::find(&state, id.into_inner()).await?;
-    let status = status(state.cache.all().get(&host.id).map(|s| &**s));
-    Ok(web::Json(to_wire(host, status)))
+    let snapshot = state.cache.all().get(&host.id).cloned();
+    Ok(web::Json(to_wire(host, snapshot.as_deref())))
 }

@@ -7,11 +7,12 @@ use mosaic_types::hosts::Host;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::hosts::{status, to_wire};
+use crate::hosts::to_wire;
 use crate::state::AppState;
 
 /// Lists every host with its status as the host cache last saw it (no LXD call per request); a
-/// host that did not answer is shown offline, with why.
+/// host that did not answer is shown offline, with why. A cluster is one host, with its members
+/// and their status.
 #[utoipa::path(
     tag = "hosts",
     security(("bearer" = [])),
@@ -28,8 +29,8 @@ pub async fn list_hosts(
         hosts
             .into_iter()
             .map(|h| {
-                let status = status(snapshots.get(&h.id).map(|s| &**s));
-                to_wire(h, status)
+                let snapshot = snapshots.get(&h.id).cloned();
+                to_wire(h, snapshot.as_deref())
             })
             .collect(),
     ))
