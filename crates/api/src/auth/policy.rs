@@ -53,6 +53,7 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("create_host", Admin, Outside),
     ("update_host", Admin, Outside),
     ("delete_host", Admin, Outside),
+    ("forget_host", Admin, Outside),
     // Cloud-configs.
     ("list_cloud_configs", Viewer, Shared),
     ("get_cloud_config", Viewer, Shared),
