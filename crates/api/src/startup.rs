@@ -36,7 +36,7 @@ use crate::state::AppState;
 
 /// Largest JSON body accepted: cloud-configs are the biggest bodies, and LXD itself caps
 /// `user.*` values well below this.
-const MAX_JSON_BYTES: usize = 512 * 1024;
+pub const MAX_JSON_BYTES: usize = 512 * 1024;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -126,6 +126,7 @@ impl Application {
                     .app_data(csp.clone())
                     .app_data(names.clone())
                     .app_data(known.clone())
+                    .wrap(from_fn(error::json_objects_only))
                     .wrap(from_fn(overview_memo::count_writes))
                     .wrap(from_fn(audit::record))
                     .wrap(from_fn(routes::web_app::security_headers))
