@@ -136,6 +136,10 @@ impl Application {
             }
         })
         .disable_signals()
+        // Longer than clients keep idle connections (browsers and HTTP libraries: 5-60 s), so a
+        // client never sends on a connection the server is closing at that moment (actix's 5 s
+        // default raced reqwest's pool in the load benchmark: one failed request per run).
+        .keep_alive(std::time::Duration::from_secs(75))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)
         .context("Failed to listen")?
