@@ -57,8 +57,15 @@ async fn the_guides_python_snippet_runs() {
     let stdout = String::from_utf8_lossy(&ran.stdout);
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert!(ran.status.success(), "the snippet failed:\n{stdout}\n{stderr}");
+    // What the jobs' items said, to show with a failure (the snippet prints only states).
+    let items: Vec<(String, String, Option<String>)> = {
+        use diesel::prelude::*;
+        use mosaic_db::schema::job_items::dsl as i;
+        let mut conn = app.state.pool.get().unwrap();
+        i::job_items.select((i::instance_name, i::step, i::error)).load(&mut conn).unwrap()
+    };
     for line in ["deploy: succeeded 2/2", "running: 2", "stop: succeeded", "delete: succeeded"] {
-        assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}");
+        assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}\njob items: {items:#?}");
     }
     // Two instances were listed by name, running (busybox has no cloud-init: readiness unknown).
     let listed = stdout.lines().filter(|l| l.ends_with(" running unknown")).count();

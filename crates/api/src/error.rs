@@ -194,7 +194,7 @@ pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> actix_w
     error::InternalError::from_response(err, HttpResponse::BadRequest().json(body)).into()
 }
 
-/// Refuses a JSON request body that is not an object, in the envelope (400 `invalid_json`).
+/// Refuses a JSON request body that is an array, in the envelope (400 `invalid_json`).
 ///
 /// Every request body Mosaic takes is an object, but serde's derived `Deserialize` also reads a
 /// struct from a JSON array (its fields in order), so `[null, null]` would pass as an update that
@@ -227,10 +227,14 @@ pub async fn json_objects_only(
             }
             body.extend_from_slice(&chunk);
         }
+        // Scalars and `null` need no help: a struct refuses them, and an action without a body
+        // ignores what it was sent (the web app sends `null` there).
         let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-        if first.is_some_and(|b| b != b'{') {
-            let response = HttpResponse::BadRequest()
-                .json(envelope("invalid_json", "invalid request body: it must be a JSON object"));
+        if first == Some(b'[') {
+            let response = HttpResponse::BadRequest().json(envelope(
+                "invalid_json",
+                "invalid request body: it must be a JSON object, not an array",
+            ));
             return Err(error::InternalError::from_response("not an object", response).into());
         }
         req.set_payload(actix_web::dev::Payload::from(body.freeze()));
