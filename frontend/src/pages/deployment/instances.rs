@@ -99,9 +99,9 @@ pub fn instance_table(props: &Props) -> Html {
                 <td class="memory">{ i.memory_bytes.map(format::bytes).unwrap_or_else(|| "—".into()) }</td>
                 <td>{ if i.addresses.is_empty() { "—".to_owned() } else { i.addresses.join(", ") } }</td>
                 <td>{ format::time(i.last_started_at) }</td>
-                <td>{ format::time(i.phoned_home_at) }</td>
                 <td class={classes!("readiness", readiness.clone())}>{ &readiness }
                     if let Some(detail) = &i.readiness_detail { <div class="detail">{ detail }</div> }
+                    if i.phoned_home_at.is_some() { <div class="detail">{ format!("phoned home {}", format::time(i.phoned_home_at)) }</div> }
                     if let Some(e) = &i.last_error { <div class="detail bad">{ e }</div> }
                 </td>
                 <td class="row-actions">
@@ -122,7 +122,7 @@ pub fn instance_table(props: &Props) -> Html {
                 <thead><tr>
                     <th>{ "Name" }</th><th>{ "Host" }</th><th>{ "Location" }</th><th>{ "Cloud-config" }</th>
                     <th>{ "Status" }</th><th>{ "Memory" }</th><th>{ "Addresses" }</th><th>{ "Last started" }</th>
-                    <th>{ "Phoned home" }</th><th>{ "Readiness" }</th><th></th>
+                    <th>{ "Readiness" }</th><th></th>
                 </tr></thead>
                 <tbody>{ for props.instances.iter().map(row) }</tbody>
             </table></div>
