@@ -22,7 +22,8 @@ pub enum Can {
     EditCloudConfigs,
     /// Create a deployment.
     CreateDeployments,
-    /// Deploy, start, stop or delete this deployment.
+    /// Deploy, start, stop or delete this deployment; start, stop, restart or recreate one of its
+    /// instances.
     ChangeDeployment(DeploymentId),
     /// Make new tokens for yourself.
     CreateTokens,
@@ -127,9 +128,16 @@ mod tests {
                 "restore_cloud_config_revision",
             ],
             Can::CreateDeployments => &["create_deployment"],
-            Can::ChangeDeployment(_) => {
-                &["deploy_deployment", "start_deployment", "stop_deployment", "delete_deployment"]
-            }
+            Can::ChangeDeployment(_) => &[
+                "deploy_deployment",
+                "start_deployment",
+                "stop_deployment",
+                "delete_deployment",
+                "start_instance",
+                "stop_instance",
+                "restart_instance",
+                "recreate_instance",
+            ],
             Can::CreateTokens => &["create_token"],
             Can::SeeUsers => &["list_users", "list_user_tokens"],
             Can::ManageUsers => &["create_user", "update_user"],

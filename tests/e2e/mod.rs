@@ -2,5 +2,6 @@
 //! server, PostgreSQL and LXD hosts.
 
 mod browser;
+mod real_hosts;
 mod roles;
 mod walkthrough;

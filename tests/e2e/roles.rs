@@ -113,6 +113,8 @@ async fn roles_and_tokens_in_a_browser() {
     b.click(".card").await;
     b.wait_text("#deployment-name", "Site_A", 10).await;
     b.wait("#read-only", 5).await;
+    // Its instance list (limited to Site_A, which it may read) answers: no instances yet.
+    b.wait("#no-instances", 10).await;
     for button in ["#deploy", "#start", "#stop", "#delete"] {
         b.assert_absent(button).await;
     }

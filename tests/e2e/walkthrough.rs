@@ -1,13 +1,21 @@
-//! The operator's walkthrough in the browser: sign in, add the hosts, create the cloud-configs and
-//! `My_Site`, deploy 2 + 1 across two hosts, start, stop, delete — checking the page and LXD.
+//! The operator's walkthrough in the browser: sign in, add the hosts (one naming its project),
+//! create the cloud-configs and `My_Site`, deploy 2 + 1 across two hosts, start; the instance table
+//! (host, location, status), one instance's cloud-init log, one instance stopped and started from
+//! its row, what a viewer is offered there; stop, delete — checking the page and LXD.
 
 use fantoccini::Locator;
-use lxd::InstanceFilter;
-use mosaic_testkit::{env, frontend_dir, spawn_app};
+use lxd::{InstanceFilter, InstanceName};
+use mosaic_testkit::{env, expect_json, frontend_dir, spawn_app};
+use mosaic_types::users::CreatedUser;
+use serde_json::json;
 
 use super::browser::Browser;
 
-const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n";
+/// The webservers' user-data: its second command prints a marker that only running it makes
+/// (`$((6*7))` is 42 once a shell has read it), for the cloud-init log viewer to show.
+const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n  - [sh, -c, \"echo mosaic-log-marker-$((6*7))\"]\n";
+/// What that command prints.
+const MARKER: &str = "mosaic-log-marker-42";
 const DB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo db > /var/tmp/role\"]\n";
 
 /// Containers in LXD carrying a deployment's key: (name, running).
@@ -28,8 +36,21 @@ async fn in_lxd(deployment: &str) -> Vec<(String, bool)> {
     all
 }
 
+/// Whether one container (on host a) is running, as LXD says.
+async fn running_in_lxd(name: &str) -> bool {
+    let name = InstanceName::parse(name).unwrap();
+    env().hosts[0].admin().instance(&name).await.unwrap().is_running()
+}
+
+/// Waits for the job panel to say the job ended, fails with its words unless it succeeded, and
+/// dismisses it.
 async fn finish_job(b: &Browser) {
-    b.wait("section.job[data-job-state=succeeded]", 300).await;
+    let panel =
+        b.wait("section.job[data-job-state=succeeded], section.job[data-job-state=failed]", 300).await;
+    if panel.attr("data-job-state").await.unwrap().as_deref() != Some("succeeded") {
+        b.screenshot("failed-job").await;
+        panic!("the job failed: {}", panel.text().await.unwrap());
+    }
     b.click("section.job button.link").await;
 }
 
@@ -63,8 +84,15 @@ async fn the_walkthrough_in_a_browser() {
         b.wait_text("#host-fingerprint", &host.fingerprint.to_hex(), 30).await;
         b.fill("#host-name", &format!("lxd-{}", host.label)).await;
         b.fill("#host-secret", &env().trust_password).await;
+        // One names its LXD project; the other leaves it to the server's default.
+        if host.label == "b" {
+            b.fill("#host-project", "default").await;
+        }
         b.click("#register-host").await;
         b.wait_text(&format!("tr[data-host=lxd-{}]", host.label), "online", 30).await;
+        b.wait_text(&format!("tr[data-host=lxd-{}] td.project", host.label), "default", 5).await;
+        // Standalone daemons: no cluster members.
+        b.assert_absent(&format!("tr[data-host=lxd-{}] li[data-member]", host.label)).await;
     }
     b.screenshot("03-hosts").await;
 
@@ -130,6 +158,69 @@ async fn the_walkthrough_in_a_browser() {
     b.wait_text("#deployment-ready", "ready", 10).await;
     assert!(in_lxd(&deployment).await.iter().all(|(_, running)| *running));
     b.screenshot("07-deployment-running").await;
+
+    // The instance table: every instance of the deployment (from the paged instance list) with
+    // its host; standalone daemons have no cluster member to name.
+    let rows = b.client.find_all(Locator::Css("#instances tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 3, "one row per instance");
+    for (name, host) in
+        [("my-site-webservers-1", "lxd-a"), ("my-site-webservers-2", "lxd-a"), ("my-site-mysql-1", "lxd-b")]
+    {
+        b.wait_text(&format!("tr[data-instance={name}] td.host"), host, 5).await;
+        let location =
+            b.wait(&format!("tr[data-instance={name}] td.location"), 5).await.text().await.unwrap();
+        assert_eq!(location, "—", "{name} is on a standalone daemon");
+        // Running: stop and restart offered, start not.
+        b.wait(&format!("tr[data-instance={name}] button[data-action=restart]"), 5).await;
+        b.assert_absent(&format!("tr[data-instance={name}] button[data-action=start]")).await;
+    }
+
+    // The cloud-init log of one webserver: what its runcmd printed.
+    b.click("tr[data-instance=my-site-webservers-1] button.show-log").await;
+    b.wait_text("#cloud-init-log", MARKER, 30).await;
+    b.wait_text("#cloud-init-log-extent", "all of it", 5).await;
+    b.screenshot("07a-cloud-init-log").await;
+    b.click(".modal .modal-head button.link").await;
+    b.wait_gone("#cloud-init-log", 5).await;
+
+    // One instance stopped from its row: a job followed to its end, the row (and only it) says
+    // stopped, and LXD agrees; then started again the same way.
+    let row = "tr[data-instance=my-site-webservers-2]";
+    b.click(&format!("{row} button[data-action=stop]")).await;
+    b.wait_text("section.job .job-head strong", "stop", 10).await;
+    b.wait_text("section.job .items li", "my-site-webservers-2", 30).await;
+    finish_job(&b).await;
+    b.wait_text(&format!("{row} td.status"), "stopped", 30).await;
+    b.wait(&format!("{row} button[data-action=start]"), 5).await;
+    b.assert_absent(&format!("{row} button[data-action=restart]")).await;
+    b.wait_text("tr[data-instance=my-site-webservers-1] td.status", "running", 5).await;
+    assert!(!running_in_lxd("my-site-webservers-2").await);
+    assert!(running_in_lxd("my-site-webservers-1").await);
+    b.screenshot("07b-instance-stopped").await;
+    b.click(&format!("{row} button[data-action=start]")).await;
+    finish_job(&b).await;
+    b.wait_text(&format!("{row} td.status"), "running", 30).await;
+    assert!(running_in_lxd("my-site-webservers-2").await);
+
+    // A viewer sees the same table and may read a log, but is offered no action.
+    let viewer: CreatedUser =
+        expect_json(app.post("/api/v1/users", &json!({ "name": "watcher", "role": "viewer" })).await, 201)
+            .await;
+    let page = b.client.current_url().await.unwrap();
+    b.click("#sign-out").await;
+    b.fill("#token", &viewer.token.secret).await;
+    b.click("#sign-in").await;
+    b.wait_text("#whoami", "watcher · viewer", 30).await;
+    b.client.goto(page.as_str()).await.unwrap();
+    b.wait_text(&format!("{row} td.status"), "running", 30).await;
+    b.wait(&format!("{row} button.show-log"), 5).await;
+    b.assert_absent("button.instance-action").await;
+    b.click("#sign-out").await;
+    b.fill("#token", &app.token).await;
+    b.click("#sign-in").await;
+    b.wait_text("#whoami", "admin · admin", 30).await;
+    b.client.goto(page.as_str()).await.unwrap();
+    b.wait(&format!("{row} button[data-action=restart]"), 30).await;
 
     // Stop.
     b.click("#stop").await;

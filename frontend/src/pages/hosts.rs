@@ -1,8 +1,9 @@
-//! Hosts: add one (URL → fingerprint → confirm → trust token or password), status, remove.
+//! Hosts: add one (URL → fingerprint → confirm → trust token or password, and the LXD project to
+//! work in), status, project, a cluster's members and how each is doing, remove.
 //! Everyone sees them; only admins add or remove them (a host makes Mosaic connect somewhere).
 
 use mosaic_types::HostId;
-use mosaic_types::hosts::{CreateHost, FingerprintResponse, Host};
+use mosaic_types::hosts::{ClusterMember, CreateHost, FingerprintResponse, Host, MemberStatus};
 use yew::prelude::*;
 
 use super::input_value;
@@ -19,6 +20,7 @@ pub fn hosts() -> Html {
     let url = use_state(String::new);
     let name = use_state(String::new);
     let secret = use_state(String::new);
+    let project = use_state(String::new);
     let fingerprint = use_state(|| None::<String>);
 
     let read_fingerprint =
@@ -46,8 +48,8 @@ pub fn hosts() -> Html {
         })
     };
     let on_register = {
-        let (url, name, secret, fingerprint, run) =
-            (url.clone(), name.clone(), secret.clone(), fingerprint.clone(), register.run());
+        let (url, name, secret, project, fingerprint, run) =
+            (url.clone(), name.clone(), secret.clone(), project.clone(), fingerprint.clone(), register.run());
         Callback::from(move |_| {
             let secret = secret.trim().to_owned();
             let is_token = mosaic_looks_like_token(&secret);
@@ -58,7 +60,7 @@ pub fn hosts() -> Html {
                 trust_token: is_token.then(|| secret.clone()),
                 trust_password: (!secret.is_empty() && !is_token).then_some(secret),
                 socket_path: None,
-                project: None,
+                project: project_of(&project),
             })
         })
     };
@@ -68,15 +70,20 @@ pub fn hosts() -> Html {
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             <ErrorBanner error={remove.error()} on_dismiss={remove.dismiss()} />
             <div class="table-wrap"><table class="hosts">
-                <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Status" }</th><th>{ "LXD" }</th>if admin { <th></th> }</tr></thead>
+                <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Project" }</th><th>{ "Status" }</th><th>{ "LXD" }</th><th>{ "Cluster members" }</th>if admin { <th></th> }</tr></thead>
                 <tbody>
                     { for list.data().into_iter().flatten().map(|h| {
                         let id = h.id;
                         html! { <tr data-host={h.name.clone()}>
                             <td>{ &h.name }</td>
                             <td><code>{ h.url.clone().or(h.socket_path.clone()).unwrap_or_default() }</code></td>
+                            <td class="project">{ &h.project }</td>
                             <td class={if h.status.online { "good" } else { "bad" }}>{ if h.status.online { "online".to_owned() } else { format!("offline: {}", h.status.error.clone().unwrap_or_default()) } }</td>
                             <td>{ h.status.lxd_version.clone().unwrap_or_else(|| "—".into()) }</td>
+                            <td class="members">
+                                if h.members.is_empty() { { "—" } }
+                                <ul class="plain">{ for h.members.iter().map(member) }</ul>
+                            </td>
                             if admin {
                                 <td><button class="link danger remove" disabled={remove.pending()} onclick={remove.run().reform(move |_| id)}>{ "Remove" }</button></td>
                             }
@@ -99,6 +106,7 @@ pub fn hosts() -> Html {
                         <p><code id="host-fingerprint">{ f }</code></p>
                         <p class="muted">{ "Check it on the host (lxc info | grep fingerprint) before you go on." }</p>
                         <label>{ "Name in Mosaic" }<input id="host-name" value={(*name).clone()} oninput={let n = name.clone(); Callback::from(move |e| n.set(input_value(&e)))} /></label>
+                        <label>{ "LXD project (blank: default)" }<input id="host-project" placeholder="default" value={(*project).clone()} oninput={let p = project.clone(); Callback::from(move |e| p.set(input_value(&e)))} /></label>
                         <label>{ "Trust token or trust password" }<input id="host-secret" type="password" value={(*secret).clone()} oninput={let s = secret.clone(); Callback::from(move |e| s.set(input_value(&e)))} /></label>
                         <button id="register-host" disabled={register.pending()} onclick={on_register}>{ "Confirm and add" }</button>
                         <ErrorBanner error={register.error()} on_dismiss={register.dismiss()} />
@@ -111,6 +119,37 @@ pub fn hosts() -> Html {
     }
 }
 
+/// The project a registration names: blank leaves it to the server (`default`).
+fn project_of(typed: &str) -> Option<String> {
+    let p = typed.trim();
+    (!p.is_empty()).then(|| p.to_owned())
+}
+
+/// A member status's word, for its label and CSS class.
+fn member_status(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Online => "online",
+        MemberStatus::Offline => "offline",
+        MemberStatus::Evacuated => "evacuated",
+        MemberStatus::Unknown => "unknown",
+    }
+}
+
+/// One cluster member: name, status (LXD's message on hover and when it is not online), address.
+fn member(m: &ClusterMember) -> Html {
+    let status = member_status(m.status);
+    let good = m.status == MemberStatus::Online;
+    html! {
+        <li data-member={m.name.clone()} title={m.message.clone()}>
+            <strong>{ &m.name }</strong>
+            <span class={classes!("badge", "member-status", if good { "good" } else { "bad" })}>{ status }</span>
+            <div class="detail"><code>{ &m.url }</code>
+                if !good && !m.message.is_empty() { { format!(" · {}", m.message) } }
+            </div>
+        </li>
+    }
+}
+
 /// Trust tokens are long base64 JSON; passwords are short. The server treats both alike on LXD 5.0,
 /// but says which it was given in its audit log.
 fn mosaic_looks_like_token(secret: &str) -> bool {
@@ -120,7 +159,13 @@ fn mosaic_looks_like_token(secret: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::mosaic_looks_like_token;
+    use super::{mosaic_looks_like_token, project_of};
+
+    #[test]
+    fn a_blank_project_is_left_to_the_server() {
+        assert_eq!(project_of("  "), None);
+        assert_eq!(project_of(" team-a "), Some("team-a".into()));
+    }
 
     #[test]
     fn tokens_and_passwords_are_told_apart() {

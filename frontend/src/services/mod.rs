@@ -14,6 +14,7 @@ pub mod cloud_configs;
 pub mod deployments;
 pub mod event_stream;
 pub mod hosts;
+pub mod instances;
 pub mod jobs;
 pub mod tokens;
 pub mod users;

@@ -1,11 +1,11 @@
-//! One deployment: its actions, cloud-configs, instances by host, live job progress, memory chart
-//! and job history.
+//! One deployment: its actions, cloud-configs, a table of its instances with their own actions
+//! and cloud-init logs ([`instances`], [`log`]), live job progress, memory chart and job history.
 
 use gloo_timers::callback::Interval;
-use mosaic_types::DeploymentId;
 use mosaic_types::deployments::{DeployRequest, DeploymentDetail};
 use mosaic_types::instances::Instance;
 use mosaic_types::jobs::Job;
+use mosaic_types::{DeploymentId, InstanceId};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -14,7 +14,13 @@ use crate::app::Route;
 use crate::components::{DeployDialog, ErrorBanner, JobProgress, MemoryChart, Modal};
 use crate::format;
 use crate::hooks::{use_action, use_load};
+use crate::services::instances::InstanceAction;
 use crate::services::{self, Api, ApiError};
+
+mod instances;
+mod log;
+
+use instances::{HostName, InstanceTable};
 
 /// Props.
 #[derive(Properties, PartialEq)]
@@ -28,9 +34,11 @@ const REFRESH_MS: u32 = 3000;
 /// Memory samples kept (at one per refresh: the last five minutes).
 const SAMPLES: usize = 100;
 
-/// What the page shows: the deployment and its job history, read together on each refresh.
+/// What the page shows: the deployment, its instances (every page of the instance list) and its
+/// job history, read together on each refresh.
 struct Loaded {
     detail: DeploymentDetail,
+    instances: Vec<Instance>,
     history: Vec<Job>,
 }
 
@@ -66,6 +74,7 @@ impl Lifecycle {
 enum JobRequest {
     Deploy(DeployRequest),
     Lifecycle(Lifecycle),
+    Instance(InstanceId, InstanceAction),
 }
 
 impl JobRequest {
@@ -75,6 +84,7 @@ impl JobRequest {
             JobRequest::Lifecycle(Lifecycle::Start) => services::deployments::start(api, id).await,
             JobRequest::Lifecycle(Lifecycle::Stop) => services::deployments::stop(api, id).await,
             JobRequest::Lifecycle(Lifecycle::Delete) => services::deployments::remove(api, id).await,
+            JobRequest::Instance(instance, action) => services::instances::act(api, instance, action).await,
         }
     }
 }
@@ -92,12 +102,13 @@ pub fn deployment_page(props: &Props) -> Html {
             let samples = samples.clone();
             async move {
                 let detail = services::deployments::detail(&api, id).await?;
+                let instances = services::instances::of_deployment(&api, id).await?;
                 let history = services::deployments::jobs(&api, id).await?;
                 let mut s = samples.borrow_mut();
                 s.push((js_sys::Date::now() / 1000.0, detail.deployment.memory_bytes));
                 let excess = s.len().saturating_sub(SAMPLES);
                 s.drain(..excess);
-                Ok::<_, ApiError>(Loaded { detail, history })
+                Ok::<_, ApiError>(Loaded { detail, instances, history })
             }
         })
     };
@@ -161,7 +172,7 @@ pub fn deployment_page(props: &Props) -> Html {
             </section>
         };
     }
-    let Some(Loaded { detail: d, history }) = page.data() else {
+    let Some(Loaded { detail: d, instances, history }) = page.data() else {
         return html! {
             <>
                 <ErrorBanner error={page.error()} on_dismiss={page.dismiss()} />
@@ -175,6 +186,11 @@ pub fn deployment_page(props: &Props) -> Html {
         Callback::from(move |_| confirm.set(Some(what)))
     };
     let dep = &d.deployment;
+    let hosts: Vec<HostName> = d
+        .hosts
+        .iter()
+        .map(|h| HostName { id: h.host_id, name: h.host_name.clone(), online: h.online })
+        .collect();
     html! {
         <>
             <div class="page-head">
@@ -211,18 +227,8 @@ pub fn deployment_page(props: &Props) -> Html {
                 }) }
             </ul>
             <h2>{ "Instances" }</h2>
-            if d.hosts.is_empty() { <p class="empty">{ "No instances yet." }</p> }
-            { for d.hosts.iter().map(|h| html! {
-                <section class="host-group">
-                    <h3>{ &h.host_name }
-                        if !h.online { <span class="badge bad">{ "offline" }</span> }
-                    </h3>
-                    <div class="table-wrap"><table class="instances">
-                        <thead><tr><th>{ "Name" }</th><th>{ "Status" }</th><th>{ "Memory" }</th><th>{ "Addresses" }</th><th>{ "Last started" }</th><th>{ "Phoned home" }</th><th>{ "Readiness" }</th></tr></thead>
-                        <tbody>{ for h.instances.iter().map(instance_row) }</tbody>
-                    </table></div>
-                </section>
-            }) }
+            <InstanceTable instances={instances.clone()} {hosts} may_change={may_change} busy={busy}
+                on_action={runner.run().reform(|(id, action)| JobRequest::Instance(id, action))} />
             if !d.orphaned.is_empty() {
                 <h3>{ "Orphaned containers" }</h3>
                 <ul class="plain">{ for d.orphaned.iter().map(|o| html! { <li><code>{ &o.name }</code></li> }) }</ul>
@@ -253,24 +259,5 @@ pub fn deployment_page(props: &Props) -> Html {
                     })} />
             }
         </>
-    }
-}
-
-fn instance_row(i: &Instance) -> Html {
-    let status = format!("{:?}", i.status).to_lowercase();
-    let readiness = format!("{:?}", i.readiness).to_lowercase();
-    html! {
-        <tr data-instance={i.name.clone()}>
-            <td><code>{ &i.name }</code></td>
-            <td class={classes!("status", status.clone())}>{ &status }</td>
-            <td class="memory">{ i.memory_bytes.map(format::bytes).unwrap_or_else(|| "—".into()) }</td>
-            <td>{ if i.addresses.is_empty() { "—".to_owned() } else { i.addresses.join(", ") } }</td>
-            <td>{ format::time(i.last_started_at) }</td>
-            <td>{ format::time(i.phoned_home_at) }</td>
-            <td class={classes!("readiness", readiness.clone())}>{ &readiness }
-                if let Some(detail) = &i.readiness_detail { <div class="detail">{ detail }</div> }
-                if let Some(e) = &i.last_error { <div class="detail bad">{ e }</div> }
-            </td>
-        </tr>
     }
 }
