@@ -14,4 +14,5 @@ mod hosts;
 mod lifecycle;
 mod openapi;
 mod phone_home;
+mod routing;
 mod servers;

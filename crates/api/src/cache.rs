@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
-use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::db;
@@ -33,6 +33,9 @@ pub struct Observed {
     pub deployment: String,
     /// `user.mosaic.instance`.
     pub instance: String,
+    /// Mosaic's proxy devices for exposed ports (`mosaic-port-*`), by name, with where they
+    /// listen: the routing reconciler compares them with what it wants.
+    pub proxies: HashMap<String, String>,
 }
 
 /// What a host said about itself (`GET /1.0`), asked when the host is first seen and again
@@ -278,10 +281,12 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
         }
         _ => (0, Vec::new()),
     };
+    let proxies = seen.get(&change.name).map(|before| before.proxies.clone()).unwrap_or_default();
     let observed = Observed {
         status_code: known.status_code,
         memory,
         addresses,
+        proxies,
         deployment: known.deployment.clone(),
         instance: known.instance.clone(),
     };
@@ -332,10 +337,12 @@ async fn list(client: &lxd::Client, timeout: Duration) -> Result<HashMap<String,
                 .filter(|(name, _)| name != "lo")
                 .flat_map(|(_, n)| n.addresses.into_iter().map(|a| a.address))
                 .collect();
+            let proxies = crate::routing::desired::proxies_of(&i.devices);
             let observed = Observed {
                 status_code: i.status_code,
                 memory: state.memory.usage,
                 addresses,
+                proxies,
                 deployment: i.config.get(DEPLOYMENT_KEY).cloned().unwrap_or_default(),
                 instance: i.config.get(INSTANCE_KEY).cloned().unwrap_or_default(),
             };
@@ -356,11 +363,23 @@ mod tests {
     use super::{Change, HostCache, Known, Observed, Snapshot};
 
     fn seen(status_code: StatusCode, memory: u64) -> Observed {
-        Observed { status_code, memory, addresses: vec![], deployment: "d".into(), instance: "i".into() }
+        Observed {
+            status_code,
+            memory,
+            addresses: vec![],
+            deployment: "d".into(),
+            instance: "i".into(),
+            proxies: HashMap::new(),
+        }
     }
 
     fn poll(taken: Instant, c1: Observed) -> Snapshot {
-        Snapshot { taken, taken_at: Utc::now(), server: None, instances: Ok(HashMap::from([("c1".to_owned(), c1)])) }
+        Snapshot {
+            taken,
+            taken_at: Utc::now(),
+            server: None,
+            instances: Ok(HashMap::from([("c1".to_owned(), c1)])),
+        }
     }
 
     fn started() -> Change {
@@ -407,7 +426,12 @@ mod tests {
     fn a_host_that_did_not_answer_is_not_patched() {
         let cache = HostCache::default();
         let host = HostId::new();
-        let down = Snapshot { taken: Instant::now(), taken_at: Utc::now(), server: None, instances: Err("down".into()) };
+        let down = Snapshot {
+            taken: Instant::now(),
+            taken_at: Utc::now(),
+            server: None,
+            instances: Err("down".into()),
+        };
         cache.store(vec![(host, down)]);
         assert!(!cache.apply(host, vec![started()]));
     }

@@ -86,6 +86,7 @@ impl Application {
             image_facts: Arc::default(),
             streams: Arc::default(),
             worker: worker_name(address).into(),
+            routing: Arc::new(crate::routing::Routing::new(&settings)),
             phone_home_address,
         };
         let shutdown = CancellationToken::new();
@@ -93,6 +94,7 @@ impl Application {
         let background = vec![
             tokio::spawn(state.cache.clone().run(state.clone(), settings.cache_interval)),
             tokio::spawn(runner::run(state.clone(), shutdown.clone(), jobs.clone())),
+            tokio::spawn(crate::routing::reconciler::run(state.clone())),
         ];
         let api = openapi::document();
         let names = web::Data::new(OperationNames::from_openapi(&api));

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 pub mod claim;
 mod error;
 pub mod readiness;
+pub mod rotation;
 pub mod run;
 pub mod runner;
 pub mod steps;

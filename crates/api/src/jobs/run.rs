@@ -81,6 +81,7 @@ impl JobContext {
             Ok(verdict) => (JobStep::Done, None, verdict.filter(|(r, _)| *r != Readiness::Pending)),
             Err(e) => (JobStep::Failed, Some(e.to_string()), None),
         };
+        let decided = verdict.is_some();
         self.held
             .write(Hold::Exclusive, move |conn| {
                 if let Some((readiness, detail)) = &verdict {
@@ -89,6 +90,11 @@ impl JobContext {
                 Job::finish_item(conn, job, instance, step, error.as_deref())
             })
             .await?;
+        if decided {
+            // A verdict decides whether the instance may be put in rotation: at once, not at the
+            // load balancer's next look.
+            self.state.routing.wake();
+        }
         self.state.jobs.changed(job);
         Ok(())
     }

@@ -7,11 +7,13 @@ use std::time::Duration;
 use lxd::{InstanceName, InstanceSource, InstancesPost, StatusCode};
 use mosaic_db::models::instances::Instance;
 use mosaic_db::models::jobs::{Hold, JobItem};
+use mosaic_db::models::routing::RotationHold;
 use mosaic_types::instances::{Lifecycle, Readiness};
 use mosaic_types::jobs::{JobKind, JobStep};
 
 use super::Error;
 use super::readiness::{self, Verdict};
+use super::rotation;
 use super::run::JobContext;
 use super::userdata;
 use crate::labels::{BASE_IMAGE_KEY, DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
@@ -260,9 +262,12 @@ async fn start(
             if just_created {
                 Instance::set_state(c, id, Lifecycle::Created, None)?;
             }
+            // Started again: back into rotation (admitted once ready and healthy).
+            RotationHold::release(c, &[id])?;
             Instance::started(c, id)
         })
         .await?;
+    ctx.state.routing.wake();
     Ok(if row.readiness == Readiness::Pending { Then::CheckReadiness { image } } else { Then::Done })
 }
 
@@ -275,6 +280,8 @@ async fn stop(
     if row.state != Lifecycle::Created {
         return Ok(());
     }
+    // Out of every load balancer's rotation first: no request is sent to a stopping instance.
+    rotation::take_out(ctx, row, "stop").await?;
     ctx.step(row.id, JobStep::Stopping);
     let timeout = ctx.state.settings.stop_timeout;
     let clean = match client.stop_instance(name, Some(timeout)).await {
@@ -311,6 +318,10 @@ async fn delete(
     row: &Instance,
     name: &InstanceName,
 ) -> Result<(), Error> {
+    if row.state == Lifecycle::Created {
+        let reason = if ctx.kind == JobKind::Remove { "remove" } else { "delete" };
+        rotation::take_out(ctx, row, reason).await?;
+    }
     ctx.step(row.id, JobStep::Deleting);
     let id = row.id;
     ctx.held.write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Deleting, None)).await?;

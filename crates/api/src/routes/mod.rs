@@ -15,6 +15,7 @@ pub mod health;
 pub mod hosts;
 pub mod jobs;
 pub mod phone_home;
+pub mod routing;
 pub mod tokens;
 pub mod users;
 
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(hosts::configure)
             .configure(cloud_configs::configure)
             .configure(deployments::configure)
+            .configure(routing::configure)
             .configure(tokens::configure)
             .configure(users::configure)
             .configure(audit::configure)

@@ -22,7 +22,7 @@ pub async fn list_deployments(_user: AuthUser, state: web::Data<AppState>) -> Re
     let body = match state.overview.get(key) {
         Some(body) => body,
         None => {
-            let snapshots = state.cache.all();
+            let snapshots = super::seen(&state);
             let all = db::run(&state.pool, move |conn| {
                 let rows = Row::all(conn)?;
                 super::to_wire(conn, rows, &snapshots)

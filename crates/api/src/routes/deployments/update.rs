@@ -36,7 +36,7 @@ pub async fn update_deployment(
     let name = body.into_inner().name;
     AuditTarget::set(&req, format!("deployment {name} ({id})"));
     validate::resource_name("name", &name).map_err(ApiError::validation)?;
-    let snapshots = state.cache.all();
+    let snapshots = super::seen(&state);
     let updated = db::transaction(&state.pool, move |conn| {
         super::ensure_active(&super::find(conn, id)?)?;
         Row::rename(conn, id, &name).or_conflict("deployment_name_taken", super::name_taken(&name))?;
