@@ -27,7 +27,7 @@ token="mosaic_schemathesis_$RANDOM$RANDOM"
 
 cargo build --locked -q -p mosaic-api --bin mosaic
 MOSAIC_LISTEN="127.0.0.1:$port" MOSAIC_DATABASE_URL="${db_url%/*}/$database" MOSAIC_DATA_DIR="$data_dir" \
-MOSAIC_ADMIN_TOKEN="$token" MOSAIC_HOST_ALLOWLIST=127.0.0.0/8 MOSAIC_LXD_PROBE_TIMEOUT_SECS=1 \
+MOSAIC_ADMIN_TOKEN="$token" MOSAIC_HOST_ALLOWLIST=127.0.0.0/8 MOSAIC_LXD_PROBE_TIMEOUT_SECS=1 MOSAIC_METRICS_LISTEN=127.0.0.1:0 \
     target/debug/mosaic >"$data_dir/mosaic.log" 2>&1 &
 server=$!
 cleanup() {

@@ -1,6 +1,7 @@
 //! Mosaic's single-page app: Yew compiled to WebAssembly, talking to the Mosaic API with the same
 //! wire types the server uses (`mosaic-types`).
 
+mod access;
 mod app;
 mod components;
 mod format;

@@ -65,7 +65,9 @@ async fn tokens_can_be_created_listed_used_and_revoked() {
     let me: serde_json::Value =
         expect_json(app.http.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap(), 200)
             .await;
-    assert_eq!(me["name"], "admin");
+    assert_eq!(me["user"]["name"], "admin");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["token"]["id"], id.as_str());
 
     let list: Vec<serde_json::Value> = expect_json(app.get("/api/v1/tokens").await, 200).await;
     assert!(list.iter().any(|t| t["id"] == id.as_str() && t["name"] == "ci"));
@@ -99,23 +101,82 @@ async fn token_names_are_validated() {
 }
 
 #[tokio::test]
-async fn only_admins_manage_users() {
+async fn admins_manage_users_roles_and_everyones_tokens() {
     let app = spawn_app().await;
     let created: serde_json::Value =
-        expect_json(app.post("/api/v1/users", &json!({"name": "operator"})).await, 201).await;
-    assert_eq!(created["user"]["is_admin"], false);
-    let secret = created["token"]["secret"].as_str().unwrap();
+        expect_json(app.post("/api/v1/users", &json!({"name": "ops", "role": "operator"})).await, 201).await;
+    assert_eq!(created["user"]["role"], "operator");
+    let user = created["user"]["id"].as_str().unwrap().to_owned();
+    let secret = created["token"]["secret"].as_str().unwrap().to_owned();
+    let as_ops = |method: Method, path: &str| app.http.request(method, app.url(path)).bearer_auth(&secret);
 
-    let as_operator = app.http.get(app.url("/api/v1/users")).bearer_auth(secret).send().await.unwrap();
-    expect_error(as_operator, 403, "forbidden").await;
-    let create =
-        app.http.post(app.url("/api/v1/users")).bearer_auth(secret).json(&json!({"name": "x"})).send().await;
-    expect_error(create.unwrap(), 403, "forbidden").await;
+    expect_error(
+        app.post("/api/v1/users", &json!({"name": "ops", "role": "viewer"})).await,
+        409,
+        "user_name_taken",
+    )
+    .await;
+    expect_error(
+        app.post("/api/v1/users", &json!({"name": "bad name", "role": "viewer"})).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    expect_error(app.post("/api/v1/users", &json!({"name": "norole"})).await, 400, "invalid_json").await;
 
-    expect_error(app.post("/api/v1/users", &json!({"name": "operator"})).await, 409, "user_name_taken").await;
-    expect_error(app.post("/api/v1/users", &json!({"name": "bad name"})).await, 400, "validation_failed")
+    // An admin sees the user's tokens and can revoke one; it stops working at once.
+    let tokens: Vec<serde_json::Value> =
+        expect_json(app.get(&format!("/api/v1/users/{user}/tokens")).await, 200).await;
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0]["user_name"], "ops");
+    let extra: serde_json::Value = expect_json(
+        as_ops(Method::POST, "/api/v1/tokens").json(&json!({"name": "extra"})).send().await.unwrap(),
+        201,
+    )
+    .await;
+    let extra_id = extra["token"]["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/api/v1/tokens/{extra_id}")).await.status(), 204);
+    let revoked = app.http.get(app.url("/api/v1/me")).bearer_auth(extra["secret"].as_str().unwrap()).send();
+    expect_error(revoked.await.unwrap(), 401, "unauthorized").await;
+    // Someone else's token is not an operator's to revoke.
+    let admins: Vec<serde_json::Value> = expect_json(app.get("/api/v1/tokens").await, 200).await;
+    let admin_token = admins[0]["id"].as_str().unwrap();
+    let theirs = as_ops(Method::DELETE, &format!("/api/v1/tokens/{admin_token}")).send().await.unwrap();
+    expect_error(theirs, 404, "token_not_found").await;
+
+    // A role change applies to the user's existing tokens at once.
+    let viewer: serde_json::Value =
+        expect_json(app.patch(&format!("/api/v1/users/{user}"), &json!({"role": "viewer"})).await, 200).await;
+    assert_eq!(viewer["role"], "viewer");
+    let refused =
+        as_ops(Method::POST, "/api/v1/deployments").json(&json!({"name": "D"})).send().await.unwrap();
+    expect_error(refused, 403, "forbidden").await;
+
+    // Disabling stops every token of the user at once; enabling brings them back.
+    let disabled: serde_json::Value =
+        expect_json(app.patch(&format!("/api/v1/users/{user}"), &json!({"disabled": true})).await, 200).await;
+    assert!(disabled["disabled_at"].is_string());
+    expect_error(as_ops(Method::GET, "/api/v1/me").send().await.unwrap(), 401, "unauthorized").await;
+    expect_json::<serde_json::Value>(
+        app.patch(&format!("/api/v1/users/{user}"), &json!({"disabled": false})).await,
+        200,
+    )
+    .await;
+    assert_eq!(as_ops(Method::GET, "/api/v1/me").send().await.unwrap().status(), 200);
+
+    // The last enabled admin can be neither demoted nor disabled.
+    let me: serde_json::Value = expect_json(app.get("/api/v1/me").await, 200).await;
+    let admin = me["user"]["id"].as_str().unwrap();
+    for change in [json!({"role": "operator"}), json!({"disabled": true})] {
+        expect_error(app.patch(&format!("/api/v1/users/{admin}"), &change).await, 409, "last_admin").await;
+    }
+    expect_error(app.patch(&format!("/api/v1/users/{admin}"), &json!({})).await, 400, "validation_failed")
         .await;
-    let users: Vec<serde_json::Value> = expect_json(app.get("/api/v1/users").await, 200).await;
-    let names: Vec<_> = users.iter().map(|u| u["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["admin", "operator"]);
+    let nobody = uuid::Uuid::new_v4();
+    expect_error(
+        app.patch(&format!("/api/v1/users/{nobody}"), &json!({"role": "viewer"})).await,
+        404,
+        "user_not_found",
+    )
+    .await;
 }

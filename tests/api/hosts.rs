@@ -178,6 +178,8 @@ async fn a_host_that_does_not_answer_is_shown_offline() {
         .execute(&mut conn)
         .unwrap();
 
+    // The listing answers from the host cache: wait for a poll that saw the change.
+    app.fresh_cache().await;
     let hosts: Vec<Value> = expect_json(app.get("/api/v1/hosts").await, 200).await;
     let down = hosts.iter().find(|h| h["name"] == "lxd-a").unwrap();
     let up = hosts.iter().find(|h| h["name"] == "lxd-b").unwrap();
@@ -188,7 +190,6 @@ async fn a_host_that_does_not_answer_is_shown_offline() {
     assert!(up["status"]["error"].as_str().unwrap().contains("no longer trusts"), "{up}");
 
     // Health answers from the host cache: counts for anyone, names for a signed-in user.
-    app.fresh_cache().await;
     let health: Value = expect_json(app.http.get(app.url("/api/health")).send().await.unwrap(), 200).await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["hosts"], json!({"total": 2, "online": 0}), "A is away and B no longer trusts Mosaic");

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod cloud_configs;
 mod deploy_input;
 mod deployments;
@@ -9,10 +10,16 @@ mod drift;
 mod embedded;
 mod errors;
 mod faults;
+mod fencing;
+mod fresh;
 mod health;
 mod hosts;
+mod instances;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod phone_home;
 mod routing;
 mod servers;
+mod traces;
+mod trust;

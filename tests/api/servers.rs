@@ -178,93 +178,159 @@ fn mosaic_binary() -> std::path::PathBuf {
     path
 }
 
+/// The real `mosaic` binary, run as a process of its own on a database.
+struct Process {
+    child: tokio::process::Child,
+    base: String,
+    token: &'static str,
+    http: reqwest::Client,
+}
+
+impl Process {
+    /// Starts `mosaic` on `url` with a data directory and the given extra settings, making one
+    /// LXD change at a time per host (so a job is still running when the test acts on the
+    /// process).
+    async fn start(
+        url: &str,
+        data_dir: &std::path::Path,
+        token: &'static str,
+        settings: &[(&str, &str)],
+    ) -> Process {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut command = tokio::process::Command::new(mosaic_binary());
+        command
+            .env("MOSAIC_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MOSAIC_PHONE_HOME_LISTEN", "127.0.0.1:0")
+            .env("MOSAIC_METRICS_LISTEN", "127.0.0.1:0")
+            .env("MOSAIC_DATABASE_URL", url)
+            .env("MOSAIC_DATA_DIR", data_dir)
+            .env("MOSAIC_ADMIN_TOKEN", token)
+            .env("MOSAIC_PER_HOST_CONCURRENCY", "1")
+            .env("MOSAIC_LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        for (key, value) in settings {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let process = Process { child, base, token, http: mosaic_testkit::http() };
+        eventually(Duration::from_secs(30), "the server to start", || async {
+            let health = process.http.get(format!("{}/api/health", process.base)).send().await.ok()?;
+            (health.status() == 200).then_some(())
+        })
+        .await;
+        process
+    }
+
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Both hosts, a busybox cloud-config and a deployment of it, then a deploy of `count`
+    /// containers over both hosts. Returns the deployment's ID and the deploy job.
+    async fn deploy(&self, name: &str, count: u32) -> (String, Value) {
+        let mut hosts = Vec::new();
+        for host in &env().hosts {
+            let body = json!({"name": format!("lxd-{}", host.label), "url": host.url.as_str(),
+                "fingerprint": host.fingerprint.to_hex(), "trust_password": env().trust_password});
+            let created: Value = expect_json(self.post("/api/v1/hosts", body).await, 201).await;
+            hosts.push(created["id"].as_str().unwrap().to_owned());
+        }
+        let cc = json!({"namespace": "Web", "name": name, "image": env().image_busybox,
+            "user_data": "#cloud-config\nruncmd: []\n"});
+        let cc: Value = expect_json(self.post("/api/v1/cloud-configs", cc).await, 201).await;
+        let dep = json!({"name": name, "cloud_configs": [{"cloud_config_id": cc["id"]}]});
+        let dep: Value = expect_json(self.post("/api/v1/deployments", dep).await, 201).await;
+        let id = dep["id"].as_str().unwrap().to_owned();
+        let deploy =
+            json!({"cloud_configs": [{"cloud_config_id": cc["id"], "count": count, "hosts": hosts}]});
+        let job: Value =
+            expect_json(self.post(&format!("/api/v1/deployments/{id}/deploy"), deploy).await, 202).await;
+        (id, job)
+    }
+
+    /// Waits until the job has finished at least `done` items.
+    async fn until_done(&self, job: &Value, done: i64) {
+        let id = job["id"].as_str().unwrap();
+        let url = format!("{}/api/v1/jobs/{id}", self.base);
+        eventually(Duration::from_secs(60), "the job to make progress", || async {
+            let j: Value =
+                self.http.get(&url).bearer_auth(self.token).send().await.ok()?.json().await.ok()?;
+            (j["done"].as_i64().unwrap_or(0) >= done).then_some(())
+        })
+        .await;
+    }
+}
+
+/// The (only) job's state, claimant and claim count, read behind the API.
+async fn job_row(url: &str) -> (String, Option<String>, i32) {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        use mosaic_db::schema::jobs::dsl as j;
+        j::jobs.select((j::state, j::claimed_by, j::attempts)).first(&mut conn).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_stopped_with_sigterm_gives_its_job_back_at_once() {
+    let (url, database) = create_database().await;
+    let token = "mosaic_sigterm_server_0123456789abcdef01";
+    let data_dir = std::env::temp_dir().join(format!("mosaic-sigterm-{database}"));
+    // A heartbeat that takes a minute to look dead: a takeover sooner than that is the server
+    // giving the job back, not another one finding it abandoned.
+    let settings = [("MOSAIC_JOB_STALE_AFTER_SECS", "60"), ("MOSAIC_SHUTDOWN_GRACE_SECS", "5")];
+    let mut server = Process::start(&url, &data_dir, token, &settings).await;
+    let (id, job) = server.deploy("Term", 8).await;
+    server.until_done(&job, 1).await;
+
+    let pid = server.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stopped_at = std::time::Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the server stops within its grace period")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    // The unfinished job is back in the queue, claimable by anyone at once.
+    let (state, claimed_by, attempts) = job_row(&url).await;
+    assert_eq!((state.as_str(), claimed_by, attempts), ("queued", None, 1));
+
+    let next = spawn_app_in(&url, &database, token, data_dir.clone()).await;
+    let (done, _) = next.follow_job(&job).await;
+    assert_eq!(done["state"], "succeeded", "{done:#}");
+    assert_eq!(done["done"], 8);
+    assert!(stopped_at.elapsed() < Duration::from_secs(60), "taken over only when the heartbeat went stale");
+    assert_eq!(job_row(&url).await.2, 2, "claimed once by each server");
+    assert_eq!(next.delete_deployment(&id).await["state"], "succeeded");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 #[tokio::test]
 async fn a_job_whose_server_is_killed_is_finished_by_the_next_one() {
     let (url, database) = create_database().await;
     let token = "mosaic_killed_server_0123456789abcdef01";
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     let data_dir = std::env::temp_dir().join(format!("mosaic-killed-{database}"));
-    let mut server = tokio::process::Command::new(mosaic_binary())
-        .env("MOSAIC_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MOSAIC_PHONE_HOME_LISTEN", "127.0.0.1:0")
-        .env("MOSAIC_DATABASE_URL", &url)
-        .env("MOSAIC_DATA_DIR", &data_dir)
-        .env("MOSAIC_ADMIN_TOKEN", token)
-        .env("MOSAIC_JOB_STALE_AFTER_SECS", "4")
-        // One container at a time per host, so the job is still running when it is killed.
-        .env("MOSAIC_PER_HOST_CONCURRENCY", "1")
-        .env("MOSAIC_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = mosaic_testkit::http();
-    eventually(Duration::from_secs(30), "the server to start", || async {
-        http.get(format!("{base}/api/health")).send().await.ok().filter(|r| r.status() == 200).map(drop)
-    })
-    .await;
-    let post =
-        |path: String, body: Value| http.post(format!("{base}{path}")).bearer_auth(token).json(&body).send();
-
-    // Hosts, a cloud-config, a deployment, and a deploy of eight containers through process one.
-    let mut hosts = Vec::new();
-    for host in &env().hosts {
-        let body = json!({"name": format!("lxd-{}", host.label), "url": host.url.as_str(),
-            "fingerprint": host.fingerprint.to_hex(), "trust_password": env().trust_password});
-        let created: Value = expect_json(post("/api/v1/hosts".into(), body).await.unwrap(), 201).await;
-        hosts.push(created["id"].as_str().unwrap().to_owned());
-    }
-    let cc: Value = expect_json(
-        post("/api/v1/cloud-configs".into(), json!({"namespace": "Web", "name": "Crash", "image": env().image_busybox, "user_data": "#cloud-config\nruncmd: []\n"})).await.unwrap(),
-        201,
-    )
-    .await;
-    let dep: Value = expect_json(
-        post(
-            "/api/v1/deployments".into(),
-            json!({"name": "Crash", "cloud_configs": [{"cloud_config_id": cc["id"]}]}),
-        )
-        .await
-        .unwrap(),
-        201,
-    )
-    .await;
-    let id = dep["id"].as_str().unwrap().to_owned();
-    let deploy = json!({"cloud_configs": [{"cloud_config_id": cc["id"], "count": 8, "hosts": hosts}]});
-    let job: Value =
-        expect_json(post(format!("/api/v1/deployments/{id}/deploy"), deploy).await.unwrap(), 202).await;
-    let job_id = job["id"].as_str().unwrap().to_owned();
+    let mut server = Process::start(&url, &data_dir, token, &[("MOSAIC_JOB_STALE_AFTER_SECS", "4")]).await;
+    let (id, job) = server.deploy("Crash", 8).await;
 
     // Kill the server as soon as it has made some progress.
-    eventually(Duration::from_secs(60), "the job to make progress", || async {
-        let j: Value = http
-            .get(format!("{base}/api/v1/jobs/{job_id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (j["done"].as_i64().unwrap_or(0) >= 1).then_some(())
-    })
-    .await;
-    server.kill().await.unwrap();
-    let state_when_killed: String = {
-        let url = url.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = diesel::PgConnection::establish(&url).unwrap();
-            mosaic_db::schema::jobs::table.select(mosaic_db::schema::jobs::state).first(&mut conn).unwrap()
-        })
-        .await
-        .unwrap()
-    };
-    assert_eq!(state_when_killed, "running", "the server was killed in the middle of the job");
+    server.until_done(&job, 1).await;
+    server.child.kill().await.unwrap();
+    assert_eq!(job_row(&url).await.0, "running", "the server was killed in the middle of the job");
 
     // A new server on the same database finds the orphaned job and finishes it.
     let next = spawn_app_in(&url, &database, token, data_dir.clone()).await;

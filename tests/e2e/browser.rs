@@ -117,6 +117,52 @@ impl Browser {
         input.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
+    /// Clicks the link whose text is `text` (the top bar's).
+    pub async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap_or_else(|e| panic!("finding the link {text:?}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking the link {text:?}: {e}"));
+    }
+
+    /// Picks the option with value `value` in the select matching `css` (as a click would, so
+    /// the page hears the change).
+    pub async fn select(&self, css: &str, value: &str) {
+        self.wait(css, 30)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("selecting {value} in {css}: {e}"));
+    }
+
+    /// The current value of the input or select matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        let element = self.wait(css, 30).await;
+        element.prop("value").await.unwrap_or_else(|e| panic!("reading {css}: {e}")).unwrap_or_default()
+    }
+
+    /// Checks that nothing matches `css` now: call it once the page has shown what decides
+    /// (elements render together with the data that decides whether they are offered).
+    pub async fn assert_absent(&self, css: &str) {
+        let found = self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("looking for {css}: {e}"));
+        assert!(found.is_empty(), "{css} is offered, and should not be");
+    }
+
+    /// Waits (up to `secs`) until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str, secs: u64) {
+        eventually(Duration::from_secs(secs), &format!("{css} to go"), || async {
+            self.client.find_all(Locator::Css(css)).await.ok()?.is_empty().then_some(())
+        })
+        .await
+    }
+
     /// Saves a screenshot as a test artifact (`target/e2e-screenshots/<name>.png`).
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();

@@ -2,4 +2,5 @@
 //! server, PostgreSQL and LXD hosts.
 
 mod browser;
+mod roles;
 mod walkthrough;

@@ -19,6 +19,8 @@ use crate::{env, http};
 pub struct TestApp {
     /// Where it listens.
     pub address: SocketAddr,
+    /// Where its metrics listener listens.
+    pub metrics_address: SocketAddr,
     /// The first admin's token.
     pub token: String,
     /// The server's state (database pool, identity) to look behind the API.
@@ -70,6 +72,10 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the server and cleans up after the test, whether it passed or failed: every
+    /// container of this server's deployments still on a test host is deleted, and this server's
+    /// certificate is taken out of the hosts' trust stores. (Done on a thread of its own with its
+    /// own runtime: a drop cannot await, and may run while the test's runtime unwinds.)
     fn drop(&mut self) {
         // Stop the workers so their database connections close; the command is sent at once.
         drop(self.server.stop(false));
@@ -77,6 +83,17 @@ impl Drop for TestApp {
         // may have started (by its pidfile; nothing when it never started one).
         self.state.routing.close();
         stop_haproxy(&self.data_dir);
+        let (pool, fingerprint) = (self.state.pool.clone(), self.state.identity.fingerprint());
+        let swept = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(sweep(pool, fingerprint))
+        })
+        .join();
+        match swept {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("test cleanup: {e:#}"),
+            Err(_) => eprintln!("test cleanup panicked"),
+        }
     }
 }
 
@@ -95,6 +112,42 @@ pub fn stop_haproxy(data_dir: &std::path::Path) {
 /// and their paths are limited to 107 bytes.
 pub fn test_data_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]))
+}
+
+/// Deletes the containers of every deployment this server's database knows (and untrusts its
+/// certificate) on every test host.
+async fn sweep(pool: mosaic_db::DbPool, fingerprint: lxd::Fingerprint) -> anyhow::Result<()> {
+    let deployments: std::collections::HashSet<String> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use mosaic_db::schema::{deployments, instances};
+        let mut conn = pool.get()?;
+        let mut ids: Vec<uuid::Uuid> = deployments::table.select(deployments::id).load(&mut conn)?;
+        ids.extend(instances::table.select(instances::deployment_id).load::<uuid::Uuid>(&mut conn)?);
+        Ok::<_, anyhow::Error>(ids.into_iter().map(|id| id.to_string()).collect())
+    })
+    .await??;
+    let mut admins: Vec<lxd::Client> = env().hosts.iter().map(|h| h.admin()).collect();
+    if let Some(cluster) = &env().cluster {
+        admins.push(cluster.admin());
+    }
+    let filter = lxd::InstanceFilter::config_eq("user.mosaic.managed", "true")?;
+    for admin in admins {
+        if !deployments.is_empty() {
+            for container in admin.instances(Some(&filter)).await? {
+                let ours =
+                    container.config.get("user.mosaic.deployment").is_some_and(|d| deployments.contains(d));
+                if ours && let Ok(name) = lxd::InstanceName::parse(&container.name) {
+                    crate::remove_instance(&admin, &name).await;
+                }
+            }
+        }
+        match admin.delete_certificate(&fingerprint).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Reads a JSON body after checking the status, showing the body when the status is wrong.
@@ -176,6 +229,7 @@ pub fn test_settings(url: &str, token: &str, data_dir: std::path::PathBuf) -> Se
     Settings {
         listen: "127.0.0.1:0".parse().expect("address"),
         phone_home_listen: "127.0.0.1:0".parse().expect("address"),
+        metrics_listen: "127.0.0.1:0".parse().expect("address"),
         database_url: Some(SecretString::from(url.to_owned())),
         data_dir,
         admin_token: Some(SecretString::from(token.to_owned())),
@@ -198,11 +252,13 @@ async fn spawn(
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("Mosaic starts");
     let address = app.address();
+    let metrics_address = app.metrics_address();
     let state = app.state().clone();
     let server = app.server_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         token: token.to_owned(),
         state,
         http: http(),

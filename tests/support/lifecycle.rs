@@ -103,6 +103,10 @@ impl TestApp {
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buffer.find("\n\n") {
                 let event: String = buffer.drain(..end + 2).collect();
+                // A comment-only block (`: keep-alive`) carries no event.
+                if event.lines().all(|l| l.is_empty() || l.starts_with(':')) {
+                    continue;
+                }
                 let name = event.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("");
                 let data = event.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
                 let value: Value = serde_json::from_str(data).expect("event data is JSON");

@@ -36,6 +36,13 @@ impl AuditTarget {
 pub struct OperationNames(HashMap<(String, String), String>);
 
 impl OperationNames {
+    /// The operation id of a method and route pattern.
+    pub fn get(&self, method: &str, pattern: &str) -> Option<&str> {
+        self.0.get(&(method.to_owned(), pattern.to_owned())).map(String::as_str)
+    }
+}
+
+impl OperationNames {
     /// Reads the operation ids from the OpenAPI document.
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
         let mut names = HashMap::new();
@@ -57,7 +64,8 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mutating = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     let res = next.call(req).await?;
-    if !mutating {
+    // Reads are not recorded, but a refused read is: someone tried something they may not.
+    if !mutating && res.status() != actix_web::http::StatusCode::FORBIDDEN {
         return Ok(res);
     }
     let request = res.request();

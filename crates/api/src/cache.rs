@@ -5,7 +5,8 @@
 //! `recursion=2` call per host per interval, filtered to containers carrying Mosaic's key — and
 //! requests read the latest snapshot. LXD's load therefore depends on the number of hosts and the
 //! interval, not on how many people are looking; each snapshot carries its time so every figure
-//! shown has an age.
+//! shown has an age. Status is fresher than that: each host's event stream patches it as
+//! containers change ([`events`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -19,6 +20,9 @@ use tokio::sync::Notify;
 use crate::db;
 use crate::labels::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
 use crate::state::AppState;
+
+mod events;
+pub use events::StreamStatus;
 
 /// One container as last seen.
 #[derive(Debug, Clone)]
@@ -113,6 +117,10 @@ pub struct HostCache {
     calls: std::sync::atomic::AtomicU64,
     /// Counts changes to the snapshots (see [`HostCache::generation`]).
     generation: std::sync::atomic::AtomicU64,
+    /// The same count, for waiting on a change ([`HostCache::changed_since`]).
+    changes: tokio::sync::watch::Sender<u64>,
+    /// Each host's event stream.
+    streams: events::Streams,
 }
 
 impl Default for HostCache {
@@ -123,6 +131,8 @@ impl Default for HostCache {
             refreshed: tokio::sync::watch::channel(None).0,
             calls: std::sync::atomic::AtomicU64::new(0),
             generation: std::sync::atomic::AtomicU64::new(0),
+            changes: tokio::sync::watch::channel(0).0,
+            streams: events::Streams::default(),
         }
     }
 }
@@ -135,7 +145,15 @@ impl HostCache {
     }
 
     fn changed(&self) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let now = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        self.changes.send_replace(now);
+    }
+
+    /// Waits until the snapshots changed after [`HostCache::generation`] said `generation`.
+    pub async fn changed_since(&self, generation: u64) {
+        let mut changes = self.changes.subscribe();
+        // The sender lives as long as `self`, so this only ends when the condition holds.
+        let _ = changes.wait_for(|now| *now > generation).await;
     }
 
     /// The latest snapshot of every host.
@@ -243,9 +261,11 @@ impl HostCache {
         self.wake.notify_one();
     }
 
-    /// The background refresher: every host, every `interval`.
+    /// The background refresher: every host, every `interval` (from the start of one round to
+    /// the start of the next, so data is at most one interval plus one listing old).
     pub async fn run(self: Arc<Self>, state: AppState, interval: Duration) {
         loop {
+            let next = tokio::time::Instant::now() + interval;
             match db::query(&state.pool, Host::all).await {
                 Ok(hosts) => {
                     {
@@ -260,7 +280,7 @@ impl HostCache {
                 Err(e) => tracing::warn!(error = ?e, "host cache: cannot read the hosts"),
             }
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep_until(next) => {}
                 _ = self.wake.notified() => {}
             }
         }

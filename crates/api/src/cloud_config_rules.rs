@@ -89,6 +89,32 @@ pub fn config(keys: &BTreeMap<String, String>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks an LXD profile a non-admin wants applied: its config keys must pass the same
+/// allow-list as a cloud-config's ([`config`]), and its devices must not hand the container
+/// anything of the host's — a host path, a host device, a physical NIC, a proxy to the host's
+/// ports. (Admins may apply any profile: registering the host already gave them the host.)
+pub fn profile(profile: &lxd::Profile) -> Result<(), String> {
+    let keys: BTreeMap<String, String> = profile.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    config(&keys).map_err(|e| format!("profile {:?}: {e}", profile.name))?;
+    for (name, device) in &profile.devices {
+        let kind = device.get("type").map(String::as_str).unwrap_or("");
+        let safe = match kind {
+            // A storage pool volume (the root disk), never a path on the host.
+            "disk" => device.get("source").is_none() || device.contains_key("pool"),
+            "nic" => !matches!(device.get("nictype").map(String::as_str), Some("physical" | "sriov")),
+            "none" => true,
+            _ => false,
+        };
+        if !safe {
+            return Err(format!(
+                "profile {:?} passes device {name:?} ({kind}) from the host; only admins may apply it",
+                profile.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +137,45 @@ mod tests {
         assert!(err.contains("line "), "{err}");
         let err = message(user_data("#cloud-config\na: b\n c: d\n").unwrap_err());
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    fn profile_with(config: &[(&str, &str)], devices: &[(&str, &[(&str, &str)])]) -> lxd::Profile {
+        let json = serde_json::json!({
+            "name": "p",
+            "config": config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<std::collections::HashMap<_, _>>(),
+            "devices": devices.iter().map(|(n, d)| {
+                (n.to_string(), d.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<std::collections::HashMap<_, _>>())
+            }).collect::<std::collections::HashMap<_, _>>(),
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn profiles_that_hand_out_the_host_are_for_admins() {
+        let root: &[(&str, &str)] = &[("type", "disk"), ("path", "/"), ("pool", "default")];
+        assert!(profile(&profile_with(&[("limits.cpu", "1")], &[("root", root)])).is_ok());
+        let bridged: &[(&str, &str)] = &[("type", "nic"), ("nictype", "bridged"), ("parent", "lxdbr0")];
+        assert!(profile(&profile_with(&[], &[("eth0", bridged)])).is_ok());
+        for (config, device) in [
+            (vec![("security.privileged", "true")], None),
+            (vec![("raw.lxc", "lxc.apparmor.profile=unconfined")], None),
+            (vec![], Some(vec![("type", "disk"), ("source", "/"), ("path", "/host")])),
+            (vec![], Some(vec![("type", "unix-char"), ("path", "/dev/kvm")])),
+            (
+                vec![],
+                Some(vec![
+                    ("type", "proxy"),
+                    ("listen", "tcp:127.0.0.1:1"),
+                    ("connect", "tcp:127.0.0.1:8080"),
+                ]),
+            ),
+            (vec![], Some(vec![("type", "nic"), ("nictype", "physical"), ("parent", "eth0")])),
+            (vec![], Some(vec![("type", "gpu")])),
+        ] {
+            let devices: Vec<(&str, &[(&str, &str)])> =
+                device.as_deref().map(|d| vec![("d", d)]).unwrap_or_default();
+            assert!(profile(&profile_with(&config, &devices)).is_err(), "{config:?} {device:?}");
+        }
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct Settings {
     /// Address of the phone-home listener, which serves nothing but phone-home. Containers'
     /// phone-home proxies lead here, so keep it stable across restarts; port 0 picks one.
     pub phone_home_listen: SocketAddr,
+    /// Address of the metrics listener (`GET /metrics`, Prometheus' text format, no token: keep
+    /// it on loopback or a private network); port 0 picks a free port.
+    pub metrics_listen: SocketAddr,
     /// PostgreSQL URL; unset runs a private cluster in `data_dir/postgres`.
     #[serde(deserialize_with = "secret")]
     pub database_url: Option<SecretString>,
@@ -123,7 +126,12 @@ pub struct Settings {
     /// How often the host cache polls every host, seconds.
     #[serde(rename = "cache_interval_secs", deserialize_with = "seconds")]
     pub cache_interval: Duration,
-    /// How often to retry deleting deployments stuck on an offline host, seconds.
+    /// How long healing waits before trying an instance a second time, seconds; each further try
+    /// waits twice as long as the one before (at most an hour).
+    #[serde(rename = "heal_backoff_secs", deserialize_with = "seconds")]
+    pub heal_backoff: Duration,
+    /// How often to retry deleting deployments stuck on an offline host (and to look for
+    /// instances to heal), seconds.
     #[serde(rename = "delete_retry_interval_secs", deserialize_with = "seconds")]
     pub delete_retry_interval: Duration,
     /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
@@ -156,6 +164,7 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             phone_home_listen: SocketAddr::from(([127, 0, 0, 1], 8738)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
             database_url: None,
             data_dir: default_data_dir(),
             log_format: LogFormat::Pretty,
@@ -176,6 +185,7 @@ impl Default for Settings {
             stop_timeout: Duration::from_secs(30),
             readiness_timeout: Duration::from_secs(300),
             cache_interval: Duration::from_secs(5),
+            heal_backoff: Duration::from_secs(30),
             delete_retry_interval: Duration::from_secs(15),
             frontend_dir: PathBuf::from("frontend/dist"),
             haproxy_bin: PathBuf::from("/usr/sbin/haproxy"),

@@ -4,6 +4,8 @@
 //! [`ApiError`](crate::error::ApiError), the job engine a [`jobs::Error`](crate::jobs::Error),
 //! each converting a database failure its own way.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use actix_web::web;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, QueryResult, RunQueryDsl};
@@ -47,6 +49,17 @@ impl Error {
     }
 }
 
+/// Callers of [`run`] waiting for a pooled connection now, in this process (all pools). Counted
+/// here because r2d2 counts no waiters and a pool carries no data of ours; a server process has
+/// one pool for requests and jobs, and the runner's small one.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// How many callers wait for a database connection now (a metric: a pool too small for the load
+/// shows here before requests time out).
+pub fn waiting() -> usize {
+    WAITING.load(Ordering::Relaxed)
+}
+
 /// Runs `work` with a pooled connection on actix's blocking thread pool: diesel is synchronous,
 /// and a query must never hold up the async workers (nor be held across an `.await`).
 pub async fn run<T, E, F>(pool: &DbPool, work: F) -> Result<T, E>
@@ -57,7 +70,10 @@ where
 {
     let pool = pool.clone();
     web::block(move || {
-        let mut conn = pool.get().map_err(Error::Pool)?;
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        let conn = pool.get();
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        let mut conn = conn.map_err(Error::Pool)?;
         work(&mut conn)
     })
     .await

@@ -3,6 +3,11 @@
 //! With no database configured, `mosaic` runs its own cluster with the machine's PostgreSQL
 //! binaries (`initdb`, `pg_ctl`): created on first start, started on every start, listening only on
 //! a unix socket inside the data directory (no TCP port at all), and stopped when Mosaic exits.
+//!
+//! Only Mosaic may connect, by two locks: the socket lives in a directory only the cluster's owner
+//! can enter (0700, the socket itself 0700), and the server lets in nobody but the one operating
+//! system user Mosaic runs as (`peer` authentication with a map; never `trust`). Any other local
+//! account is refused at both.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +51,8 @@ impl EmbeddedPostgres {
         if !data.join("PG_VERSION").exists() {
             tracing::info!(dir = %data.display(), "creating the embedded PostgreSQL cluster");
             run(
-                this("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8"]),
+                // `reject` until `seal` writes the real rules below: never a moment of `trust`.
+                this("initdb").arg("-D").arg(&data).args(["-A", "reject", "-U", "postgres", "-E", "UTF8"]),
                 "initdb",
             )
             .with_context(|| {
@@ -58,7 +64,14 @@ impl EmbeddedPostgres {
         }
         // A cluster left running by a crashed Mosaic is stopped first, so its settings are ours.
         let _ = this("pg_ctl").arg("-D").arg(&data).args(["-m", "fast", "stop"]).output();
-        let options = format!("-c listen_addresses='' -k {} -p 5432", dir.display());
+        seal(&data, as_postgres)?;
+        private_dir(&dir, as_postgres)?;
+        let socket_dir = dir.join("socket");
+        private_dir(&socket_dir, as_postgres)?;
+        let options = format!(
+            "-c listen_addresses='' -k {} -p 5432 -c unix_socket_permissions=0700",
+            socket_dir.display()
+        );
         run(
             this("pg_ctl")
                 .arg("-D")
@@ -68,9 +81,9 @@ impl EmbeddedPostgres {
                 .args(["-w", "start"]),
             "pg_ctl start",
         )?;
-        let url = format!("postgresql:///mosaic?host={}&port=5432&user=postgres", dir.display());
+        let url = format!("postgresql:///mosaic?host={}&port=5432&user=postgres", socket_dir.display());
         let pg = EmbeddedPostgres { pg_ctl: bin.join("pg_ctl"), data, as_postgres, url };
-        pg.create_database(&dir)?;
+        pg.create_database(&socket_dir)?;
         Ok(pg)
     }
 
@@ -111,6 +124,45 @@ impl Drop for EmbeddedPostgres {
             Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
         }
     }
+}
+
+/// Writes the cluster's client authentication: local connections only, by `peer` (the
+/// connecting process's operating system user), and only for the user Mosaic runs as, mapped to
+/// the database user `postgres`. It replaces whatever `initdb` wrote (`trust` for everyone).
+fn seal(data: &Path, as_postgres: bool) -> anyhow::Result<()> {
+    let me = current_user()?;
+    let hba = "# Written by Mosaic on every start: only Mosaic's own user, over the socket.\n\
+               local all postgres peer map=mosaic\n";
+    let ident = format!("# Written by Mosaic on every start.\nmosaic {me} postgres\n");
+    for (file, text) in [("pg_hba.conf", hba.to_owned()), ("pg_ident.conf", ident)] {
+        let path = data.join(file);
+        std::fs::write(&path, text).with_context(|| format!("Failed to write {}", path.display()))?;
+        if as_postgres {
+            run(Command::new("chown").args(["postgres:postgres"]).arg(&path), "chown")?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (if needed) readable and enterable by its owner only — the cluster's owner.
+fn private_dir(dir: &Path, as_postgres: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("Failed to restrict {}", dir.display()))?;
+    if as_postgres {
+        run(Command::new("chown").args(["postgres:postgres"]).arg(dir), "chown")?;
+    }
+    Ok(())
+}
+
+/// The name of the operating system user this process runs as (what `peer` authentication sees).
+fn current_user() -> anyhow::Result<String> {
+    let out = Command::new("id").arg("-un").output().context("Failed to run id -un")?;
+    if !out.status.success() {
+        bail!("id -un failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` that has `initdb` (Debian's layout).

@@ -1,7 +1,7 @@
 //! LXD clients for registered hosts, built once per host and reused.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use mosaic_db::models::hosts::Host;
@@ -13,17 +13,31 @@ use mosaic_types::hosts::{HostStatus, HostTransport};
 #[derive(Debug, Default)]
 pub struct HostClients {
     clients: Mutex<HashMap<HostId, (Address, lxd::Client)>>,
+    /// Counts every LXD request of every client, labelled with the host's name.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
-/// Where and how a host is reached: a client is reused only while these stay the same (the
-/// database is shared, and another server or an operator may have changed them).
-type Address = (HostTransport, Option<String>, Option<String>, Option<String>);
+/// Where and how a host is reached, and its name (the metrics' label): a client is reused only
+/// while these stay the same (the database is shared, and another server or an operator may have
+/// changed them).
+type Address = (HostTransport, Option<String>, Option<String>, Option<String>, String);
 
 fn address(host: &Host) -> Address {
-    (host.transport, host.url.clone(), host.fingerprint.clone(), host.socket_path.clone())
+    (host.transport, host.url.clone(), host.fingerprint.clone(), host.socket_path.clone(), host.name.clone())
 }
 
 impl HostClients {
+    /// Clients whose requests `metrics` counts.
+    pub fn observed(metrics: Arc<crate::metrics::Metrics>) -> Self {
+        HostClients { clients: Mutex::default(), metrics: Some(metrics) }
+    }
+
+    /// The name of every host a client was built for (the metrics label hosts by name).
+    pub fn names(&self) -> HashMap<HostId, String> {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients.iter().map(|(id, (address, _))| (*id, address.4.clone())).collect()
+    }
+
     /// The client for `host`, built on first use and whenever its address changed.
     pub fn get(&self, host: &Host, identity: &lxd::Identity) -> anyhow::Result<lxd::Client> {
         let address = address(host);
@@ -33,7 +47,10 @@ impl HostClients {
         {
             return Ok(c.clone());
         }
-        let client = client_for(host, identity)?;
+        let mut client = client_for(host, identity)?;
+        if let Some(metrics) = &self.metrics {
+            client = client.with_observer(metrics.lxd_observer(&host.name));
+        }
         clients.insert(host.id, (address, client.clone()));
         Ok(client)
     }
@@ -65,7 +82,13 @@ pub fn client_for(host: &Host, identity: &lxd::Identity) -> anyhow::Result<lxd::
     }
 }
 
+/// A host's status as the host cache last saw it, with its event stream's.
+pub fn status_in(cache: &crate::cache::HostCache, id: HostId) -> HostStatus {
+    HostStatus { events: cache.events_of(id), ..status(cache.all().get(&id).map(|s| &**s)) }
+}
+
 /// A host's status as the host cache last saw it; a host not polled yet is offline, saying so.
+/// Its event stream is left out (not live): [`status_in`] adds it.
 pub fn status(snapshot: Option<&crate::cache::Snapshot>) -> HostStatus {
     let Some(snapshot) = snapshot else {
         return HostStatus {
@@ -74,6 +97,7 @@ pub fn status(snapshot: Option<&crate::cache::Snapshot>) -> HostStatus {
             clustered: None,
             error: Some("not checked yet".into()),
             checked_at: None,
+            events: crate::cache::StreamStatus::to_wire(None),
         };
     };
     HostStatus {
@@ -82,6 +106,7 @@ pub fn status(snapshot: Option<&crate::cache::Snapshot>) -> HostStatus {
         clustered: snapshot.server.as_ref().map(|s| s.clustered),
         error: snapshot.instances.as_ref().err().cloned(),
         checked_at: Some(snapshot.taken_at),
+        events: crate::cache::StreamStatus::to_wire(None),
     }
 }
 

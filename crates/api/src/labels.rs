@@ -11,3 +11,10 @@ pub const DEPLOYMENT_KEY: &str = "user.mosaic.deployment";
 pub const INSTANCE_KEY: &str = "user.mosaic.instance";
 /// LXD's own key naming the fingerprint of the image an instance was created from.
 pub const BASE_IMAGE_KEY: &str = "volatile.base_image";
+/// The cloud-config a container was made from (lets an orphan be adopted into the right member).
+pub const CLOUD_CONFIG_KEY: &str = "user.mosaic.cloud-config";
+/// The revision of that cloud-config.
+pub const REVISION_KEY: &str = "user.mosaic.revision";
+/// The job that made the container: a recreate run again after a crash tells the container it
+/// made (carry on) from the one it replaces (delete it first).
+pub const JOB_KEY: &str = "user.mosaic.job";

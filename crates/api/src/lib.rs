@@ -12,6 +12,7 @@ pub mod hosts;
 pub mod identity;
 pub mod jobs;
 pub mod labels;
+pub mod metrics;
 pub mod openapi;
 pub mod overview;
 pub mod overview_memo;

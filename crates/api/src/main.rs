@@ -17,6 +17,6 @@ async fn main() -> anyhow::Result<()> {
     if let Some(token) = app.initial_admin_token() {
         println!("Mosaic created the first admin. Its API token, shown only this once:\n\n    {token}\n");
     }
-    tracing::info!(address = %app.address(), "Mosaic is listening");
+    tracing::info!(address = %app.address(), metrics = %app.metrics_address(), "Mosaic is listening");
     app.run_until_stopped().await.context("Mosaic stopped with an error")
 }

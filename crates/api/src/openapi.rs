@@ -52,6 +52,9 @@ impl Modify for BearerScheme {
     }
 }
 
+/// The extension naming the least role an operation needs (`viewer`, `operator` or `admin`).
+pub const REQUIRED_ROLE: &str = "x-required-role";
+
 /// The whole document, as the server serves it.
 pub fn document() -> Document {
     let (_, api) = App::new()
@@ -97,6 +100,15 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 fn add_errors(op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    if secured && let Some(rule) = op.operation_id.as_deref().and_then(crate::auth::policy::rule) {
+        let role = serde_json::Value::String(rule.role.as_str().to_owned());
+        let extensions =
+            utoipa::openapi::extensions::ExtensionsBuilder::new().add(REQUIRED_ROLE, role).build();
+        op.extensions.get_or_insert_with(Default::default).merge(extensions);
+        op.responses.responses.entry("403".to_owned()).or_insert_with(|| {
+            error_response("The token's role is below the operation's (`x-required-role`), or the token is limited to other deployments")
+        });
+    }
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let has_body = op.request_body.is_some();
     let mut add = |status: &str, description: &str| {
@@ -127,4 +139,32 @@ fn error_response(description: &str) -> RefOr<Response> {
             )
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_secured_operation_has_exactly_one_policy_rule() {
+        let api = super::document();
+        let mut documented = HashSet::new();
+        for item in api.paths.paths.values() {
+            for (_, op) in super::operations(item) {
+                let id = op.operation_id.clone().unwrap_or_default();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                if secured {
+                    assert!(crate::auth::policy::rule(&id).is_some(), "{id} has no policy rule");
+                    let ext = op.extensions.as_ref().and_then(|e| e.get(super::REQUIRED_ROLE));
+                    assert!(ext.is_some(), "{id} does not publish its role");
+                }
+                documented.insert(id);
+            }
+        }
+        let mut seen = HashSet::new();
+        for id in crate::auth::policy::operation_ids() {
+            assert!(documented.contains(id), "the policy names {id}, which the API does not have");
+            assert!(seen.insert(id), "the policy names {id} twice");
+        }
+    }
 }

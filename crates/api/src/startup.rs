@@ -11,6 +11,7 @@ use diesel::Connection;
 use mosaic_db::models::tokens::{ApiToken, NewApiToken};
 use mosaic_db::models::users::{NewUser, User};
 use mosaic_types::hosts::HostTransport;
+use mosaic_types::users::Role;
 use mosaic_types::{TokenId, UserId};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,7 @@ use crate::error;
 use crate::hosts::HostClients;
 use crate::identity;
 use crate::jobs::{JobSignals, runner};
+use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::overview_memo;
 use crate::routes::{self, fallback::KnownPaths};
@@ -39,8 +41,10 @@ const MAX_JSON_BYTES: usize = 512 * 1024;
 /// A bound, ready-to-run server.
 pub struct Application {
     address: SocketAddr,
+    metrics_address: SocketAddr,
     server: Server,
     phone_home: Server,
+    metrics: Server,
     state: AppState,
     initial_admin_token: Option<String>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -73,18 +77,23 @@ impl Application {
         })?;
         let phone_home_address =
             phone_home_listener.local_addr().context("Failed to read the phone-home address")?;
+        let metrics_listener = TcpListener::bind(settings.metrics_listen)
+            .with_context(|| format!("Failed to bind the metrics listener {}", settings.metrics_listen))?;
+        let metrics_address = metrics_listener.local_addr().context("Failed to read the metrics address")?;
+        let metrics = Arc::new(Metrics::default());
         let state = AppState {
             pool: prepared.pool,
             control_pool: prepared.control_pool,
             settings: settings.clone(),
             identity: Arc::new(identity),
-            hosts: Arc::new(HostClients::default()),
+            hosts: Arc::new(HostClients::observed(metrics.clone())),
             limiter: Arc::new(lxd::HostLimiter::new(settings.per_host_concurrency)),
             jobs: Arc::new(JobSignals::default()),
             cache: Arc::new(HostCache::default()),
             overview: Arc::default(),
             image_facts: Arc::default(),
             streams: Arc::default(),
+            metrics,
             worker: worker_name(address).into(),
             routing: Arc::new(crate::routing::Routing::new(&settings)),
             phone_home_address,
@@ -93,6 +102,7 @@ impl Application {
         let jobs = TaskTracker::new();
         let background = vec![
             tokio::spawn(state.cache.clone().run(state.clone(), settings.cache_interval)),
+            tokio::spawn(state.cache.clone().follow_events(state.clone(), settings.cache_interval)),
             tokio::spawn(runner::run(state.clone(), shutdown.clone(), jobs.clone())),
             tokio::spawn(crate::routing::reconciler::run(state.clone())),
         ];
@@ -101,6 +111,7 @@ impl Application {
         let known = web::Data::new(KnownPaths::from_openapi(&api));
         let data = web::Data::new(state.clone());
         let frontend = settings.frontend_dir.clone();
+        let csp = web::Data::new(routes::web_app::ContentSecurityPolicy::for_app(&frontend));
 
         let server = HttpServer::new({
             let data = data.clone();
@@ -114,11 +125,14 @@ impl Application {
                     .service(scope("/api").configure(routes::configure))
                     .split_for_parts();
                 with_error_handlers(app.app_data(data.clone()))
+                    .app_data(csp.clone())
                     .app_data(names.clone())
                     .app_data(known.clone())
                     .wrap(from_fn(overview_memo::count_writes))
                     .wrap(from_fn(audit::record))
-                    .configure(|cfg| routes::fallback::frontend(cfg, &frontend))
+                    .wrap(from_fn(routes::web_app::security_headers))
+                    .wrap(from_fn(metrics::http::record))
+                    .configure(|cfg| routes::web_app::frontend(cfg, &frontend))
                     .default_service(web::to(routes::fallback::not_found))
             }
         })
@@ -127,6 +141,7 @@ impl Application {
         .listen(listener)
         .context("Failed to listen")?
         .run();
+        let metrics_data = data.clone();
         // Phone-home on a listener of its own: the containers' proxies lead here, and here is
         // nothing but phone-home.
         let phone_home = HttpServer::new(move || {
@@ -140,10 +155,25 @@ impl Application {
         .listen(phone_home_listener)
         .context("Failed to listen for phone-home")?
         .run();
+        // Metrics on a listener of their own: no token, so only reachable where it is bound.
+        let metrics = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics_data.clone())
+                .route("/metrics", web::get().to(metrics::http::scrape))
+                .default_service(web::to(routes::fallback::plain_not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .workers(1)
+        .listen(metrics_listener)
+        .context("Failed to listen for metrics")?
+        .run();
         Ok(Application {
             address,
+            metrics_address,
             server,
             phone_home,
+            metrics,
             state,
             initial_admin_token: prepared.admin_token,
             background,
@@ -163,6 +193,11 @@ impl Application {
         self.initial_admin_token.as_deref()
     }
 
+    /// The address of the metrics listener (`GET /metrics`).
+    pub fn metrics_address(&self) -> SocketAddr {
+        self.metrics_address
+    }
+
     /// A handle to stop the server.
     pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
@@ -178,9 +213,10 @@ impl Application {
     /// the queue for another server, the listeners finish their requests, and the embedded
     /// PostgreSQL (if Mosaic started one) stops last.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, phone_home, background, shutdown, jobs, _postgres, .. } = self;
-        let (api, phone) = (server.handle(), phone_home.handle());
+        let Application { server, phone_home, metrics, background, shutdown, jobs, _postgres, .. } = self;
+        let (api, phone, scrape) = (server.handle(), phone_home.handle(), metrics.handle());
         let phone_home = tokio::spawn(phone_home);
+        let metrics = tokio::spawn(metrics);
         let mut server = tokio::spawn(server);
         let result = tokio::select! {
             result = &mut server => Some(result),
@@ -195,12 +231,14 @@ impl Application {
             settings_grace.await;
             api.stop(true).await;
             phone.stop(true).await;
+            scrape.stop(true).await;
         };
         stopped.await;
         for task in background {
             task.abort();
         }
         let _ = phone_home.await;
+        let _ = metrics.await;
         let result = match result {
             Some(result) => result,
             None => server.await,
@@ -338,7 +376,7 @@ fn bootstrap_admin(conn: &mut diesel::PgConnection, settings: &Settings) -> anyh
         None => auth::new_secret()?,
     };
     let created = conn.transaction(|conn| {
-        let user = User::create(conn, &NewUser { id: UserId::new(), name: "admin", is_admin: true })?;
+        let user = User::create(conn, &NewUser { id: UserId::new(), name: "admin", role: Role::Admin })?;
         let hash = auth::hash_secret(&secret);
         ApiToken::create(
             conn,
@@ -347,6 +385,9 @@ fn bootstrap_admin(conn: &mut diesel::PgConnection, settings: &Settings) -> anyh
                 user_id: user.id,
                 name: "initial admin token",
                 token_hash: &hash,
+                role: None,
+                deployments: None,
+                expires_at: None,
             },
         )?;
         Ok::<_, diesel::result::Error>(())

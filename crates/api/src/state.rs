@@ -35,6 +35,8 @@ pub struct AppState {
     pub image_facts: Arc<crate::jobs::readiness::ImageFacts>,
     /// The rendered deployments overview, shared by concurrent readers.
     pub overview: Arc<crate::overview_memo::OverviewMemo>,
+    /// Prometheus metrics (`GET /metrics` on the metrics listener).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Open job event streams, per user.
     pub streams: Arc<crate::routes::jobs::events::StreamCounts>,
     /// This server process's name in `jobs.claimed_by`.

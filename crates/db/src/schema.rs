@@ -9,6 +9,9 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        role -> Nullable<Text>,
+        deployments -> Nullable<Array<Nullable<Uuid>>>,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -66,6 +69,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         status -> Text,
+        healing -> Bool,
     }
 }
 
@@ -136,6 +140,8 @@ diesel::table! {
         first_started_at -> Nullable<Timestamptz>,
         last_started_at -> Nullable<Timestamptz>,
         last_stopped_at -> Nullable<Timestamptz>,
+        heal_attempts -> Int4,
+        heal_not_before -> Nullable<Timestamptz>,
     }
 }
 
@@ -196,8 +202,9 @@ diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
-        is_admin -> Bool,
         created_at -> Timestamptz,
+        role -> Text,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap};
@@ -18,6 +18,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::identity::Identity;
+use crate::observer::{ObservedRequest, RequestObserver, RequestOutcome, path_template};
 use crate::operation::Operation;
 use crate::response::{self, Response};
 use crate::tls;
@@ -47,6 +48,7 @@ pub struct Client {
     socket: Option<Arc<PathBuf>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     body_limit: usize,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -58,6 +60,7 @@ impl std::fmt::Debug for Client {
             .field("project", &self.project)
             .field("pinned", &self.pinned)
             .field("body_limit", &self.body_limit)
+            .field("observed", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +190,7 @@ impl Client {
             socket: None,
             tls: Some(Arc::new(config)),
             body_limit: DEFAULT_BODY_LIMIT,
+            observer: None,
         })
     }
 
@@ -218,6 +222,7 @@ impl Client {
             socket: Some(Arc::new(socket.as_ref().to_owned())),
             tls: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            observer: None,
         })
     }
 
@@ -239,6 +244,21 @@ impl Client {
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes.max(1);
         self
+    }
+
+    /// The same client, telling `observer` about every request it (and its clones, operations
+    /// and event streams) sends: method, path template, outcome and duration. For metrics.
+    pub fn with_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Tells the observer, if any, about one request.
+    pub(crate) fn observe(&self, method: &str, path: &str, outcome: RequestOutcome, started: Instant) {
+        if let Some(observer) = &self.observer {
+            let path = path_template(path);
+            observer.observe(&ObservedRequest { method, path: &path, outcome, duration: started.elapsed() });
+        }
     }
 
     /// The cap on one answer's size, in bytes.
@@ -372,6 +392,17 @@ impl Client {
     /// With several endpoints (a cluster), a connection that cannot be made moves on to the next
     /// member, starting from the one that answered last.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<(Url, reqwest::Response)> {
+        let started = Instant::now();
+        let sent = self.send_unobserved(&call).await;
+        let outcome = match &sent {
+            Ok((_, resp)) => RequestOutcome::Answered(resp.status().as_u16()),
+            Err(_) => RequestOutcome::Failed,
+        };
+        self.observe(call.method.as_str(), call.path, outcome, started);
+        sent
+    }
+
+    async fn send_unobserved(&self, call: &Call<'_>) -> Result<(Url, reqwest::Response)> {
         let endpoints = &self.endpoints;
         let first = endpoints.current();
         let count = endpoints.bases.len();

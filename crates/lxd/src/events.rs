@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::client::{CONNECT_TIMEOUT, Client};
 use crate::error::{Error, Result};
+use crate::observer::RequestOutcome;
 use crate::operation::OperationMetadata;
 use crate::tls;
 
@@ -173,7 +174,20 @@ impl Client {
         let kinds: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         let kinds = kinds.join(",");
         let query: Vec<(&str, &str)> = if kinds.is_empty() { vec![] } else { vec![("type", kinds.as_str())] };
-        let (url, stream) = self.connect_events(&query).await?;
+        let started = std::time::Instant::now();
+        let opened = self.open_events(&query, ping_every).await;
+        let outcome = match &opened {
+            Ok(_) => RequestOutcome::Answered(101),
+            Err(Error::Api { status, .. }) => RequestOutcome::Answered(*status),
+            Err(_) => RequestOutcome::Failed,
+        };
+        self.observe("GET", "/1.0/events", outcome, started);
+        opened
+    }
+
+    /// Connects and upgrades to the websocket.
+    async fn open_events(&self, query: &[(&str, &str)], ping_every: Duration) -> Result<EventStream> {
+        let (url, stream) = self.connect_events(query).await?;
         let config =
             WebSocketConfig::default().max_message_size(Some(MAX_EVENT)).max_frame_size(Some(MAX_EVENT));
         let handshake = client_async_with_config(url.as_str(), stream, Some(config));

@@ -9,7 +9,8 @@
 //! HTTPS with mutual TLS and the server certificate pinned by fingerprint ([`tls`]), or over the
 //! daemon's unix socket; everything the host sends back is bounded and checked (no redirects,
 //! only relative `/1.0/` paths followed, capped bodies and output). [`Client::events`] streams the
-//! host's events over the same transport. [`HostLimiter`] fans one call per (host, item) out over
+//! host's events over the same transport. [`Client::with_observer`] hooks metrics into every
+//! request. [`HostLimiter`] fans one call per (host, item) out over
 //! many hosts with a per-host concurrency bound.
 
 mod client;
@@ -25,6 +26,7 @@ mod identity;
 mod images;
 mod instances;
 mod name;
+mod observer;
 mod operation;
 mod profiles;
 mod projects;
@@ -50,6 +52,7 @@ pub use instances::{
     InstancesPost, MemoryState, NetworkAddress, NetworkState,
 };
 pub use name::InstanceName;
+pub use observer::{ObservedRequest, RequestObserver, RequestOutcome, path_template};
 pub use operation::{Operation, OperationMetadata, Progress};
 pub use profiles::{Profile, ProfilesPost};
 pub use projects::{Project, ProjectsPost};

@@ -31,6 +31,8 @@ pub struct Deployment {
     pub memory_bytes: u64,
     /// Age of the oldest LXD figure used, in milliseconds (`null` without instances).
     pub data_age_ms: Option<u64>,
+    /// Whether Mosaic recreates instances that go missing or fail (off by default).
+    pub healing: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -186,13 +188,17 @@ pub struct CreateDeployment {
     pub cloud_configs: Vec<CloudConfigPin>,
 }
 
-/// `PATCH /api/v1/deployments/{id}`.
+/// `PATCH /api/v1/deployments/{id}`: rename it, or turn healing on or off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDeployment {
     /// The new name.
+    #[serde(default)]
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
-    pub name: String,
+    pub name: Option<String>,
+    /// Whether Mosaic recreates instances that go missing (deleted behind its back) or fail.
+    #[serde(default)]
+    pub healing: Option<bool>,
 }
 
 /// `PUT /api/v1/deployments/{id}/cloud-configs/{cloud_config_id}`: pin another revision.

@@ -47,4 +47,6 @@ pub struct HostHealth {
     pub error: Option<String>,
     /// How old that answer is, in milliseconds (`null` before the first poll).
     pub data_age_ms: Option<u64>,
+    /// Whether its instances' status is live (its event stream) or polled.
+    pub events: crate::hosts::HostEvents,
 }

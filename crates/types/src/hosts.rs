@@ -50,6 +50,23 @@ pub struct HostStatus {
     pub error: Option<String>,
     /// When it was asked (`null` before the host cache first polled it).
     pub checked_at: Option<DateTime<Utc>>,
+    /// Whether its instances' status is live (its event stream) or polled.
+    pub events: HostEvents,
+}
+
+/// A host's event stream: while it is open, its containers' status changes show within a
+/// second; while it is not, status comes from polling every cache interval (memory and
+/// addresses always do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostEvents {
+    /// Whether the stream is open.
+    pub live: bool,
+    /// Why it is not (the last failure), while it is not.
+    pub error: Option<String>,
+    /// Since when it is open, or down.
+    pub since: Option<DateTime<Utc>>,
+    /// When Mosaic tries to reconnect next, while it is down.
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/hosts`: register a host, over HTTPS or a unix socket.

@@ -122,3 +122,66 @@ pub struct HostInstances {
     /// The instances there, by name.
     pub instances: Vec<Instance>,
 }
+
+/// `GET /api/v1/instances`: which instances, and which page of them (by name, then ID).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InstanceQuery {
+    /// Only this deployment's.
+    pub deployment_id: Option<DeploymentId>,
+    /// Only those on this host.
+    pub host_id: Option<HostId>,
+    /// Only those made from this cloud-config.
+    pub cloud_config_id: Option<CloudConfigId>,
+    /// Only those made from this revision of their cloud-config.
+    #[param(minimum = 1)]
+    pub revision: Option<i32>,
+    /// Only those LXD last reported so.
+    pub status: Option<InstanceStatus>,
+    /// Only those whose cloud-config applied so.
+    pub readiness: Option<Readiness>,
+    /// Items per page (1 to 500; default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page.
+    #[param(max_length = 200)]
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/instances/{id}/cloud-init-log`: how much of the log's end to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Most bytes of the log's end to return (1 to 1048576; default 65536).
+    #[param(minimum = 1, maximum = 1_048_576)]
+    pub max_bytes: Option<u32>,
+}
+
+/// The end of an instance's `/var/log/cloud-init-output.log`: what its cloud-config's commands
+/// printed, so an operator sees why it failed without a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CloudInitLog {
+    /// The log's last bytes (as text; invalid UTF-8 replaced).
+    pub content: String,
+    /// Whether the log is longer than what is shown.
+    pub truncated: bool,
+    /// The log's whole size in bytes, when LXD said.
+    pub size: Option<u64>,
+}
+
+/// `POST /api/v1/deployments/{id}/orphans/adopt`: take a container that carries the deployment's
+/// key (but that Mosaic's database does not know) back into the deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptOrphan {
+    /// Its host.
+    pub host_id: HostId,
+    /// Its LXD name.
+    #[schema(min_length = 1, max_length = 63)]
+    pub name: String,
+    /// The deployment member it belongs to (needed when the container does not say).
+    #[serde(default)]
+    pub cloud_config_id: Option<CloudConfigId>,
+}

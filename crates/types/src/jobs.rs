@@ -19,6 +19,13 @@ crate::stored::stored_enum! {
         Delete = "delete",
         /// Stop and delete chosen instances (scale down).
         Remove = "remove",
+        /// Restart one instance.
+        Restart = "restart",
+        /// Replace one instance: delete its container and make it again at the deployment's
+        /// pinned revision, start it and check its readiness.
+        Recreate = "recreate",
+        /// Recreate instances that went missing or failed (the deployment's healing does this).
+        Heal = "heal",
     }
 }
 
@@ -58,6 +65,8 @@ crate::stored::stored_enum! {
         Draining = "draining",
         /// LXD is stopping it.
         Stopping = "stopping",
+        /// LXD is restarting it.
+        Restarting = "restarting",
         /// LXD is deleting it.
         Deleting = "deleting",
         /// Finished without error.

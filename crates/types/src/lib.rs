@@ -16,6 +16,7 @@ pub mod ids;
 pub mod instances;
 pub mod jobs;
 pub mod lenient;
+pub mod page;
 pub mod routing;
 pub mod users;
 pub mod validate;

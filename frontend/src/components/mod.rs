@@ -5,9 +5,13 @@ pub mod error;
 pub mod job_progress;
 pub mod memory_chart;
 pub mod modal;
+pub mod secret;
+pub mod token_table;
 
 pub use deploy_dialog::DeployDialog;
 pub use error::ErrorBanner;
 pub use job_progress::JobProgress;
 pub use memory_chart::MemoryChart;
 pub use modal::Modal;
+pub use secret::SecretOnce;
+pub use token_table::TokenTable;

@@ -9,6 +9,7 @@ use mosaic_types::jobs::Job;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+use crate::access::{Can, use_access};
 use crate::app::Route;
 use crate::components::{DeployDialog, ErrorBanner, JobProgress, MemoryChart, Modal};
 use crate::format;
@@ -82,6 +83,7 @@ impl JobRequest {
 #[function_component(DeploymentPage)]
 pub fn deployment_page(props: &Props) -> Html {
     let id = props.id;
+    let may_change = use_access().can(Can::ChangeDeployment(id));
     // Memory as each refresh found it: kept across refreshes, not a reason to render by itself.
     let samples = use_mut_ref(Vec::<(f64, u64)>::new);
     let page = {
@@ -100,10 +102,13 @@ pub fn deployment_page(props: &Props) -> Html {
         })
     };
     let gone = page.error().is_some_and(|e| e.status == 404);
+    // Refused (a token limited to other deployments): asking again every few seconds would only
+    // be refused again.
+    let refused = page.error().is_some_and(|e| e.is_forbidden());
     {
         let refresh = page.reload();
-        use_effect_with((id, gone), move |(_, gone)| {
-            let timer = (!gone).then(|| Interval::new(REFRESH_MS, move || refresh.emit(())));
+        use_effect_with((id, gone || refused), move |(_, stop)| {
+            let timer = (!stop).then(|| Interval::new(REFRESH_MS, move || refresh.emit(())));
             move || drop(timer)
         });
     }
@@ -176,12 +181,16 @@ pub fn deployment_page(props: &Props) -> Html {
                 <h1 id="deployment-name">{ &dep.name }</h1>
                 <span class={classes!("badge", dep.ready.then_some("good"))} id="deployment-ready">{ if dep.ready { "ready" } else { "not ready" } }</span>
             </div>
-            <div class="toolbar">
-                <button id="deploy" disabled={busy} onclick={let d = deploying.clone(); Callback::from(move |_| d.set(true))}>{ "Deploy instances" }</button>
-                <button id="start" disabled={busy} onclick={ask(Lifecycle::Start)}>{ "Start" }</button>
-                <button id="stop" disabled={busy} onclick={ask(Lifecycle::Stop)}>{ "Stop" }</button>
-                <button id="delete" class="danger" disabled={busy} onclick={ask(Lifecycle::Delete)}>{ "Delete" }</button>
-            </div>
+            if may_change {
+                <div class="toolbar">
+                    <button id="deploy" disabled={busy} onclick={let d = deploying.clone(); Callback::from(move |_| d.set(true))}>{ "Deploy instances" }</button>
+                    <button id="start" disabled={busy} onclick={ask(Lifecycle::Start)}>{ "Start" }</button>
+                    <button id="stop" disabled={busy} onclick={ask(Lifecycle::Stop)}>{ "Stop" }</button>
+                    <button id="delete" class="danger" disabled={busy} onclick={ask(Lifecycle::Delete)}>{ "Delete" }</button>
+                </div>
+            } else {
+                <p class="muted" id="read-only">{ "This token may read this deployment, not change it." }</p>
+            }
             <ErrorBanner error={page.error()} on_dismiss={page.dismiss()} />
             <ErrorBanner error={runner.error()} on_dismiss={runner.dismiss()} />
             { job_panel }
@@ -202,7 +211,7 @@ pub fn deployment_page(props: &Props) -> Html {
                 }) }
             </ul>
             <h2>{ "Instances" }</h2>
-            if d.hosts.is_empty() { <p class="empty">{ "No instances yet — deploy some." }</p> }
+            if d.hosts.is_empty() { <p class="empty">{ "No instances yet." }</p> }
             { for d.hosts.iter().map(|h| html! {
                 <section class="host-group">
                     <h3>{ &h.host_name }

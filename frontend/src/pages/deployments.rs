@@ -7,28 +7,36 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::{checked, input_value};
+use crate::access::{Can, use_access};
 use crate::app::Route;
 use crate::components::{ErrorBanner, Modal};
 use crate::format;
 use crate::hooks::{use_action, use_load};
 use crate::services;
 
-/// One card per deployment: containers by state, memory, readiness.
+/// One card per deployment: containers by state, memory, readiness. A token limited to some
+/// deployments is sent only those by the server.
 #[function_component(Deployments)]
 pub fn deployments() -> Html {
+    let may_create = use_access().can(Can::CreateDeployments);
     let list = use_load((), |api, ()| async move { services::deployments::list(&api).await });
     let creating = use_state(|| false);
     let body = match list.data() {
         None if list.error().is_some() => html! {},
         None => html! { <p class="muted">{ "Loading…" }</p> },
-        Some(l) if l.is_empty() => html! { <p class="empty">{ "No deployments yet — create one." }</p> },
+        Some(l) if l.is_empty() && may_create => {
+            html! { <p class="empty">{ "No deployments yet — create one." }</p> }
+        }
+        Some(l) if l.is_empty() => html! { <p class="empty">{ "No deployments yet." }</p> },
         Some(l) => html! { <div class="cards">{ for l.iter().map(card) }</div> },
     };
     html! {
         <>
             <div class="page-head">
                 <h1>{ "Deployments" }</h1>
-                <button id="create-deployment" onclick={let c = creating.clone(); Callback::from(move |_| c.set(true))}>{ "Create deployment" }</button>
+                if may_create {
+                    <button id="create-deployment" onclick={let c = creating.clone(); Callback::from(move |_| c.set(true))}>{ "Create deployment" }</button>
+                }
             </div>
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             { body }

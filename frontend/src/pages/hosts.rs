@@ -1,10 +1,12 @@
 //! Hosts: add one (URL → fingerprint → confirm → trust token or password), status, remove.
+//! Everyone sees them; only admins add or remove them (a host makes Mosaic connect somewhere).
 
 use mosaic_types::HostId;
 use mosaic_types::hosts::{CreateHost, FingerprintResponse, Host};
 use yew::prelude::*;
 
 use super::input_value;
+use crate::access::{Can, use_access};
 use crate::components::ErrorBanner;
 use crate::hooks::{use_action, use_load};
 use crate::services;
@@ -12,6 +14,7 @@ use crate::services;
 /// The hosts screen.
 #[function_component(Hosts)]
 pub fn hosts() -> Html {
+    let admin = use_access().can(Can::ManageHosts);
     let list = use_load((), |api, ()| async move { services::hosts::list(&api).await });
     let url = use_state(String::new);
     let name = use_state(String::new);
@@ -64,7 +67,7 @@ pub fn hosts() -> Html {
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             <ErrorBanner error={remove.error()} on_dismiss={remove.dismiss()} />
             <div class="table-wrap"><table class="hosts">
-                <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Status" }</th><th>{ "LXD" }</th><th></th></tr></thead>
+                <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Status" }</th><th>{ "LXD" }</th>if admin { <th></th> }</tr></thead>
                 <tbody>
                     { for list.data().into_iter().flatten().map(|h| {
                         let id = h.id;
@@ -73,29 +76,35 @@ pub fn hosts() -> Html {
                             <td><code>{ h.url.clone().or(h.socket_path.clone()).unwrap_or_default() }</code></td>
                             <td class={if h.status.online { "good" } else { "bad" }}>{ if h.status.online { "online".to_owned() } else { format!("offline: {}", h.status.error.clone().unwrap_or_default()) } }</td>
                             <td>{ h.status.lxd_version.clone().unwrap_or_else(|| "—".into()) }</td>
-                            <td><button class="link danger" disabled={remove.pending()} onclick={remove.run().reform(move |_| id)}>{ "Remove" }</button></td>
+                            if admin {
+                                <td><button class="link danger remove" disabled={remove.pending()} onclick={remove.run().reform(move |_| id)}>{ "Remove" }</button></td>
+                            }
                         </tr> }
                     }) }
                 </tbody>
             </table></div>
-            if list.data().is_some_and(|l| l.is_empty()) { <p class="empty">{ "No hosts yet — add one." }</p> }
-            <h2>{ "Add a host" }</h2>
-            <form onsubmit={on_read} class="add-host">
-                <label>{ "HTTPS address" }<input id="host-url" placeholder="https://10.0.0.5:8443" value={(*url).clone()}
-                    oninput={let (u, f) = (url.clone(), fingerprint.clone()); Callback::from(move |e| { u.set(input_value(&e)); f.set(None); })} /></label>
-                <button type="submit" id="read-fingerprint" disabled={read_fingerprint.pending()}>{ "Read its certificate" }</button>
-            </form>
-            <ErrorBanner error={read_fingerprint.error()} on_dismiss={read_fingerprint.dismiss()} />
-            if let Some(f) = &*fingerprint {
-                <div class="confirm-host">
-                    <p>{ "The server presents the certificate with SHA-256 fingerprint:" }</p>
-                    <p><code id="host-fingerprint">{ f }</code></p>
-                    <p class="muted">{ "Check it on the host (lxc info | grep fingerprint) before you go on." }</p>
-                    <label>{ "Name in Mosaic" }<input id="host-name" value={(*name).clone()} oninput={let n = name.clone(); Callback::from(move |e| n.set(input_value(&e)))} /></label>
-                    <label>{ "Trust token or trust password" }<input id="host-secret" type="password" value={(*secret).clone()} oninput={let s = secret.clone(); Callback::from(move |e| s.set(input_value(&e)))} /></label>
-                    <button id="register-host" disabled={register.pending()} onclick={on_register}>{ "Confirm and add" }</button>
-                    <ErrorBanner error={register.error()} on_dismiss={register.dismiss()} />
-                </div>
+            if list.data().is_some_and(|l| l.is_empty()) { <p class="empty">{ "No hosts yet." }</p> }
+            if admin {
+                <h2>{ "Add a host" }</h2>
+                <form onsubmit={on_read} class="add-host">
+                    <label>{ "HTTPS address" }<input id="host-url" placeholder="https://10.0.0.5:8443" value={(*url).clone()}
+                        oninput={let (u, f) = (url.clone(), fingerprint.clone()); Callback::from(move |e| { u.set(input_value(&e)); f.set(None); })} /></label>
+                    <button type="submit" id="read-fingerprint" disabled={read_fingerprint.pending()}>{ "Read its certificate" }</button>
+                </form>
+                <ErrorBanner error={read_fingerprint.error()} on_dismiss={read_fingerprint.dismiss()} />
+                if let Some(f) = &*fingerprint {
+                    <div class="confirm-host">
+                        <p>{ "The server presents the certificate with SHA-256 fingerprint:" }</p>
+                        <p><code id="host-fingerprint">{ f }</code></p>
+                        <p class="muted">{ "Check it on the host (lxc info | grep fingerprint) before you go on." }</p>
+                        <label>{ "Name in Mosaic" }<input id="host-name" value={(*name).clone()} oninput={let n = name.clone(); Callback::from(move |e| n.set(input_value(&e)))} /></label>
+                        <label>{ "Trust token or trust password" }<input id="host-secret" type="password" value={(*secret).clone()} oninput={let s = secret.clone(); Callback::from(move |e| s.set(input_value(&e)))} /></label>
+                        <button id="register-host" disabled={register.pending()} onclick={on_register}>{ "Confirm and add" }</button>
+                        <ErrorBanner error={register.error()} on_dismiss={register.dismiss()} />
+                    </div>
+                }
+            } else {
+                <p class="muted" id="hosts-admins-only">{ "Only admins add or remove hosts." }</p>
             }
         </>
     }

@@ -1,5 +1,8 @@
 //! Sign in with an API token.
 
+use std::rc::Rc;
+
+use mosaic_types::users::Me;
 use yew::prelude::*;
 
 use super::input_value;
@@ -8,8 +11,9 @@ use crate::hooks::use_action;
 use crate::services::{self, Api};
 use crate::session::{SessionAction, use_session};
 
-/// The sign-in screen: the token is checked against `GET /api/v1/me` before it is kept. When the
-/// server signed the user out (a 401), it says so here.
+/// The sign-in screen: the token is checked against `GET /api/v1/me` before it is kept, and the
+/// answer says what the app may offer. When the server signed the user out (a 401), it says so
+/// here.
 #[function_component(Login)]
 pub fn login() -> Html {
     let session = use_session();
@@ -17,11 +21,12 @@ pub fn login() -> Html {
     let sign_in = use_action(
         // The token typed here is not the session's yet: a 401 only means it is wrong.
         |_, token: String| async move {
-            services::users::me(&Api::new(token.clone().into(), Callback::noop())).await.map(|_| token)
+            let me = services::users::me(&Api::new(token.clone().into(), Callback::noop())).await?;
+            Ok((token, me))
         },
         {
             let dispatch = session.dispatch.clone();
-            move |token: String| dispatch.emit(SessionAction::SignIn(token.into()))
+            move |(token, me): (String, Me)| dispatch.emit(SessionAction::SignIn(token.into(), Rc::new(me)))
         },
     );
     let submit = {

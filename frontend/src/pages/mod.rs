@@ -8,6 +8,8 @@ pub mod deployment;
 pub mod deployments;
 pub mod hosts;
 pub mod login;
+pub mod tokens;
+pub mod users;
 
 /// The value of the input an event came from.
 pub fn input_value(e: &InputEvent) -> String {

@@ -1,7 +1,8 @@
 //! Talking to the API: one request helper that keeps error bodies, one function per endpoint.
 //!
-//! Every endpoint function takes an [`Api`]: the session's token plus what to do when the server
-//! no longer accepts it, so a 401 from any call signs the user out in one place.
+//! Every endpoint function takes an [`Api`]: the session's token plus who to tell when the server
+//! refuses it, so a 401 from any call signs the user out in one place, and a 403 makes the app
+//! ask again what the token may do.
 
 use gloo_net::http::{Method, RequestBuilder};
 use mosaic_types::ErrorBody;
@@ -14,6 +15,7 @@ pub mod deployments;
 pub mod event_stream;
 pub mod hosts;
 pub mod jobs;
+pub mod tokens;
 pub mod users;
 
 /// A failed call, in words for the operator.
@@ -58,30 +60,37 @@ impl ApiError {
     pub fn is_unauthorized(&self) -> bool {
         self.status == 401
     }
+
+    /// Whether the server refused the action to this token (its role or deployments).
+    pub fn is_forbidden(&self) -> bool {
+        self.status == 403
+    }
 }
 
-/// The server refused a token: which one, and in its words why.
+/// The server refused a token: which one, and in its words why (a 401: it no longer accepts the
+/// token; a 403: not for this action).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unauthorized {
+pub struct Refusal {
     /// The token the refused request carried (a late answer to a request made with an older
-    /// token must not sign out the newer session).
+    /// token says nothing about the newer session).
     pub token: AttrValue,
     /// The server's error.
     pub error: ApiError,
 }
 
-/// How to reach the API on the user's behalf: their token, and who to tell when the server stops
-/// accepting it.
+/// How to reach the API on the user's behalf: their token, and who to tell when the server
+/// refuses it.
 #[derive(Clone, PartialEq)]
 pub struct Api {
     token: AttrValue,
-    on_unauthorized: Callback<Unauthorized>,
+    on_refused: Callback<Refusal>,
 }
 
 impl Api {
-    /// An API handle for `token`; `on_unauthorized` hears of every 401 (the session signs out).
-    pub fn new(token: AttrValue, on_unauthorized: Callback<Unauthorized>) -> Self {
-        Api { token, on_unauthorized }
+    /// An API handle for `token`; `on_refused` hears of every 401 (the session signs out) and 403
+    /// (the session asks `/me` again: the user's role may have changed since sign-in).
+    pub fn new(token: AttrValue, on_refused: Callback<Refusal>) -> Self {
+        Api { token, on_refused }
     }
 
     /// The bearer token sent with each request.
@@ -89,12 +98,12 @@ impl Api {
         &self.token
     }
 
-    /// Passes a failed call through, telling the session first when it was a 401.
+    /// Passes a failed call through, telling the session first when it was a 401 or a 403.
     pub(crate) fn check<T>(&self, result: Result<T, ApiError>) -> Result<T, ApiError> {
         if let Err(e) = &result
-            && e.is_unauthorized()
+            && (e.is_unauthorized() || e.is_forbidden())
         {
-            self.on_unauthorized.emit(Unauthorized { token: self.token.clone(), error: e.clone() });
+            self.on_refused.emit(Refusal { token: self.token.clone(), error: e.clone() });
         }
         result
     }
@@ -177,21 +186,29 @@ mod tests {
     }
 
     #[test]
-    fn only_a_401_is_reported_as_a_refused_token() {
+    fn only_a_401_or_a_403_is_reported_as_a_refusal() {
         let heard = Rc::new(RefCell::new(Vec::new()));
         let api = Api::new("t1".into(), {
             let heard = heard.clone();
-            Callback::from(move |u: Unauthorized| heard.borrow_mut().push(u))
+            Callback::from(move |r: Refusal| heard.borrow_mut().push(r))
         });
-        let forbidden = ApiError::from_response(403, r#"{"error":{"code":"forbidden","message":"no"}}"#);
-        assert!(api.check::<()>(Err(forbidden)).is_err());
+        let conflict = ApiError::from_response(409, r#"{"error":{"code":"conflict","message":"taken"}}"#);
+        assert!(api.check::<()>(Err(conflict)).is_err());
         assert!(api.check(Ok(())).is_ok());
         assert!(heard.borrow().is_empty());
         let refused = ApiError::from_response(
             401,
             r#"{"error":{"code":"unauthorized","message":"the token is not valid"}}"#,
         );
+        let forbidden = ApiError::from_response(403, r#"{"error":{"code":"forbidden","message":"no"}}"#);
         assert_eq!(api.check::<()>(Err(refused.clone())), Err(refused.clone()));
-        assert_eq!(*heard.borrow(), [Unauthorized { token: "t1".into(), error: refused }]);
+        assert_eq!(api.check::<()>(Err(forbidden.clone())), Err(forbidden.clone()));
+        assert_eq!(
+            *heard.borrow(),
+            [
+                Refusal { token: "t1".into(), error: refused },
+                Refusal { token: "t1".into(), error: forbidden }
+            ]
+        );
     }
 }

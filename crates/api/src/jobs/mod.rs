@@ -8,6 +8,7 @@
 //! Every step is idempotent — it looks at what LXD has before acting — so finishing a job that
 //! was half done is the same as running it.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
@@ -17,7 +18,7 @@ use mosaic_db::models::hosts::Host;
 use mosaic_db::models::jobs::{Job as JobRow, JobItem as ItemRow, NewJob};
 use mosaic_types::jobs::{Job, JobItem, JobKind, JobState, JobStep};
 use mosaic_types::{HostId, InstanceId, JobId};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::db::QueryResultExt;
 use crate::error::ApiError;
@@ -42,6 +43,10 @@ pub struct JobSignals {
     pub progress: broadcast::Sender<JobId>,
     /// Counts changes, so readers can tell whether anything changed since they last looked.
     generation: AtomicU64,
+    /// The jobs this process is running now.
+    running: watch::Sender<HashSet<JobId>>,
+    /// How many sweeps (deletion retries and healing) this process's runner has finished.
+    sweeps: watch::Sender<u64>,
 }
 
 impl Default for JobSignals {
@@ -50,6 +55,8 @@ impl Default for JobSignals {
             wake: Notify::new(),
             progress: broadcast::channel(1024).0,
             generation: AtomicU64::new(0),
+            running: watch::channel(HashSet::new()).0,
+            sweeps: watch::channel(0).0,
         }
     }
 }
@@ -65,6 +72,41 @@ impl JobSignals {
     /// How many changes have been announced.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The jobs this process is running now.
+    pub fn running(&self) -> HashSet<JobId> {
+        self.running.borrow().clone()
+    }
+
+    /// Waits until this process no longer runs `id` (it finished it, gave it back, or stopped
+    /// because another process took it over).
+    pub async fn until_not_running(&self, id: JobId) {
+        let mut running = self.running.subscribe();
+        // The sender lives as long as `self`, so this only ends when the condition holds.
+        let _ = running.wait_for(|jobs| !jobs.contains(&id)).await;
+    }
+
+    /// Waits until the runner has finished `n` more sweeps (deletion retries and healing) from
+    /// now: whatever they would have done by then, they have done.
+    pub async fn sweeps(&self, n: u64) {
+        let mut sweeps = self.sweeps.subscribe();
+        let target = *sweeps.borrow_and_update() + n;
+        let _ = sweeps.wait_for(|done| *done >= target).await;
+    }
+
+    pub(crate) fn swept(&self) {
+        self.sweeps.send_modify(|n| *n += 1);
+    }
+
+    pub(crate) fn set_running(&self, id: JobId, running: bool) {
+        self.running.send_modify(|jobs| {
+            if running {
+                jobs.insert(id);
+            } else {
+                jobs.remove(&id);
+            }
+        });
     }
 }
 

@@ -34,8 +34,10 @@ pub struct JobContext {
     pub instances: HashMap<InstanceId, Instance>,
     /// Hosts by ID.
     pub hosts: HashMap<HostId, Host>,
-    /// Cloud-config revisions used by the instances.
+    /// Cloud-config revisions used by the instances (and those they are recreated at).
     pub revisions: HashMap<(CloudConfigId, i32), Revision>,
+    /// The revision the deployment pins for each of its cloud-configs.
+    pub pinned: HashMap<CloudConfigId, i32>,
     /// The images of each host the job touches, listed once, when first needed.
     pub images: HashMap<HostId, tokio::sync::OnceCell<Vec<lxd::Image>>>,
     /// What this job learnt about images (see [`super::readiness::ImageFacts`]).
@@ -58,6 +60,12 @@ impl JobContext {
         let list = || async { Ok::<_, Error>(self.client(host)?.images().await?) };
         let images = self.images.get(&host)?.get_or_try_init(list).await.ok()?;
         images.iter().find(|i| i.matches(reference)).map(|i| i.fingerprint.clone())
+    }
+
+    /// Whether the job starts the containers it creates (a deploy with `start`, a recreate):
+    /// their creation is then recorded with the start.
+    pub fn starts_what_it_creates(&self) -> bool {
+        self.job.then_start || matches!(self.kind, JobKind::Recreate | JobKind::Heal)
     }
 
     /// Records an item's step for people watching. It is not written here: the job's step writer
@@ -86,10 +94,14 @@ impl JobContext {
             .write(Hold::Exclusive, move |conn| {
                 if let Some((readiness, detail)) = &verdict {
                     Instance::set_readiness(conn, instance, *readiness, detail.as_deref())?;
+                    if *readiness == Readiness::Ready {
+                        Instance::healed(conn, instance)?;
+                    }
                 }
                 Job::finish_item(conn, job, instance, step, error.as_deref())
             })
             .await?;
+        self.state.metrics.item_finished(self.kind.as_str(), step.as_str());
         if decided {
             // A verdict decides whether the instance may be put in rotation: at once, not at the
             // load balancer's next look.
@@ -141,13 +153,23 @@ enum Ended {
 
 /// Runs a claimed job to its end, with a heartbeat while it runs; `shutdown` is this server
 /// stopping: no item starts after it, and those running get the configured grace period.
-#[tracing::instrument(skip_all, fields(job = %claim.job, attempt = claim.attempt))]
+///
+/// Its span names the job, and once it is loaded its kind and deployment: every line logged
+/// while it runs (its items' spans nest inside) says which job it belongs to.
+#[tracing::instrument(skip_all, fields(job = %claim.job, attempt = claim.attempt,
+    kind = tracing::field::Empty, deployment = tracing::field::Empty))]
 pub async fn execute(state: AppState, claim: Claim, shutdown: CancellationToken) {
     let id = claim.job;
+    let started = std::time::Instant::now();
     let held = Arc::new(Held::new(&state, claim));
     let heartbeat = tokio::spawn(held.clone().beat(state.settings.job_stale_after / 4));
-    let ended = run(&state, &held, &shutdown).await;
+    let (kind, ended) = run(&state, &held, &shutdown).await;
     heartbeat.abort();
+    let outcome = match &ended {
+        Ended::Done { .. } => None,
+        Ended::Lost => Some("lost"),
+        Ended::Interrupted => Some("interrupted"),
+    };
     let settled = match ended {
         Ended::Done { error } => held.settle(move |claim, conn| claim.finish(conn, error.as_deref())).await,
         Ended::Interrupted => {
@@ -156,24 +178,53 @@ pub async fn execute(state: AppState, claim: Claim, shutdown: CancellationToken)
         }
         Ended::Lost => Ok(false),
     };
-    match settled {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(job = %id, "the job was taken over by another server; this one stopped"),
-        Err(e) => tracing::error!(job = %id, error = %e, "cannot record the end of a job"),
+    let outcome = match settled {
+        Ok(true) => match outcome {
+            Some(outcome) => outcome,
+            // How it ended is the database's verdict (items finished by an earlier attempt count).
+            None => match db::query(&state.pool, move |conn| Job::find(conn, id)).await {
+                Ok(job) => job.state.as_str(),
+                Err(_) => "unrecorded",
+            },
+        },
+        Ok(false) => {
+            tracing::warn!(job = %id, "the job was taken over by another server; this one stopped");
+            "lost"
+        }
+        Err(e) => {
+            tracing::error!(job = %id, error = %e, "cannot record the end of a job");
+            "unrecorded"
+        }
+    };
+    if let Some(kind) = kind {
+        state.metrics.job_finished(kind.as_str(), outcome, started.elapsed());
     }
     state.jobs.changed(id);
 }
 
-async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -> Ended {
+/// Runs the job; also returns its kind once it is known.
+async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -> (Option<JobKind>, Ended) {
     let ctx = match load(state, held.clone()).await {
         Ok(ctx) => Arc::new(ctx),
         Err(e) => {
             tracing::error!(job = %held.claim.job, error = %e, "cannot load a claimed job");
-            return Ended::Done { error: Some(format!("cannot load the job: {e}")) };
+            return (None, Ended::Done { error: Some(format!("cannot load the job: {e}")) });
         }
     };
+    let span = tracing::Span::current();
+    span.record("kind", ctx.kind.as_str());
+    span.record("deployment", ctx.job.deployment_name.as_str());
+    (Some(ctx.kind), work_to_end(state, &ctx, held, shutdown).await)
+}
+
+async fn work_to_end(
+    state: &AppState,
+    ctx: &Arc<JobContext>,
+    held: &Arc<Held>,
+    shutdown: &CancellationToken,
+) -> Ended {
     let step_writer = tokio::spawn(write_steps(ctx.clone()));
-    let work = work(state, &ctx, shutdown);
+    let work = work(state, ctx, shutdown);
     let grace = async {
         shutdown.cancelled().await;
         tokio::time::sleep(state.settings.shutdown_grace).await;
@@ -190,7 +241,7 @@ async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -
         Ok(None) => Ended::Interrupted,
         Ok(Some(_)) if shutdown.is_cancelled() => Ended::Interrupted,
         Ok(Some(outcomes)) => {
-            show_outcomes(state, &ctx, &outcomes).await;
+            show_outcomes(state, ctx, &outcomes).await;
             let error = match ctx.kind {
                 JobKind::Delete => finish_deletion(state, &ctx.job).await.err().map(|e| e.to_string()),
                 _ => None,
@@ -204,25 +255,32 @@ async fn run(state: &AppState, held: &Arc<Held>, shutdown: &CancellationToken) -
 /// Loads what the job's items need.
 async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
     let id = held.claim.job;
-    let (job, items, instances, hosts, revisions) = db::run(&state.pool, move |conn| {
+    let (job, items, instances, hosts, revisions, pinned) = db::run(&state.pool, move |conn| {
         let job = Job::find(conn, id)?;
         let items = Job::items(conn, id)?;
         let ids: Vec<InstanceId> = items.iter().map(|i| i.instance_id).collect();
-        let instances: Vec<Instance> = match job.deployment_id {
-            Some(d) => {
-                Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect()
-            }
-            None => Vec::new(),
+        let (instances, pinned): (Vec<Instance>, HashMap<CloudConfigId, i32>) = match job.deployment_id {
+            Some(d) => (
+                Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect(),
+                Deployment::members(conn, &[d])?
+                    .into_iter()
+                    .map(|m| (m.cloud_config_id, m.revision))
+                    .collect(),
+            ),
+            None => (Vec::new(), HashMap::new()),
         };
         let mut revisions = HashMap::new();
-        for i in &instances {
-            let key = (i.cloud_config_id, i.revision);
+        let wanted = instances
+            .iter()
+            .map(|i| (i.cloud_config_id, i.revision))
+            .chain(pinned.iter().map(|(cc, revision)| (*cc, *revision)));
+        for key in wanted {
             if let std::collections::hash_map::Entry::Vacant(slot) = revisions.entry(key) {
                 slot.insert(Revision::find(conn, key.0, key.1)?);
             }
         }
         let hosts = Host::all(conn)?;
-        Ok::<_, Error>((job, items, instances, hosts, revisions))
+        Ok::<_, Error>((job, items, instances, hosts, revisions, pinned))
     })
     .await?;
     let touched: Vec<HostId> =
@@ -234,6 +292,7 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
         instances: instances.into_iter().map(|i| (i.id, i)).collect(),
         hosts: hosts.into_iter().map(|h| (h.id, h)).collect(),
         revisions,
+        pinned,
         images: touched.iter().map(|h| (*h, tokio::sync::OnceCell::new())).collect(),
         image_facts: JobImageFacts::default(),
         steps: PendingSteps::default(),
@@ -317,7 +376,9 @@ async fn work(
 async fn show_outcomes(state: &AppState, ctx: &JobContext, outcomes: &[(JobItem, bool)]) {
     let now = match ctx.kind {
         JobKind::Deploy if !ctx.job.then_start => Some(lxd::StatusCode::STOPPED),
-        JobKind::Deploy | JobKind::Start => Some(lxd::StatusCode::RUNNING),
+        JobKind::Deploy | JobKind::Start | JobKind::Restart | JobKind::Recreate | JobKind::Heal => {
+            Some(lxd::StatusCode::RUNNING)
+        }
         JobKind::Stop => Some(lxd::StatusCode::STOPPED),
         JobKind::Delete | JobKind::Remove => None,
     };

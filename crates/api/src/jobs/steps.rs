@@ -16,7 +16,9 @@ use super::readiness::{self, Verdict};
 use super::rotation;
 use super::run::JobContext;
 use super::userdata;
-use crate::labels::{BASE_IMAGE_KEY, DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
+use crate::labels::{
+    BASE_IMAGE_KEY, CLOUD_CONFIG_KEY, DEPLOYMENT_KEY, INSTANCE_KEY, JOB_KEY, MANAGED_KEY, REVISION_KEY,
+};
 
 /// The port the phone-home proxy listens on inside a container (its own loopback).
 pub const PHONE_HOME_PORT: u16 = 8737;
@@ -46,8 +48,11 @@ enum Created {
 }
 
 /// Makes the job's LXD changes to one instance (under the per-host bound); the error is the
-/// item's, in LXD's words where LXD spoke.
-#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+/// item's, in LXD's words where LXD spoke. Its span names the job, deployment, instance and
+/// host, and a failure is logged inside it, so the log line of an LXD error says whose it was.
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, deployment = %ctx.job.deployment_name, instance = %item.instance_id,
+        name = %item.instance_name, host = %item.host_name))]
 pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
     let Some(row) = ctx.instances.get(&item.instance_id) else {
         // Already removed (a retried delete); nothing left to do.
@@ -67,7 +72,90 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
         JobKind::Start => start(ctx, &client, row, &name, Created::Before).await,
         JobKind::Stop => stop(ctx, &client, row, &name).await.map(|()| Then::Done),
         JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await.map(|()| Then::Done),
+        JobKind::Restart => restart(ctx, &client, row, &name).await.map(|()| Then::Done),
+        JobKind::Recreate | JobKind::Heal => recreate(ctx, &client, row, &name).await,
     }
+}
+
+/// Restarts the container (starts it if it was stopped).
+async fn restart(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<(), Error> {
+    if row.state != Lifecycle::Created {
+        let why = row.last_error.as_deref().unwrap_or("it was not created");
+        return Err(Error::Refused(format!("cannot restart {}: {why}", row.name)));
+    }
+    ctx.step(row.id, JobStep::Restarting);
+    let timeout = ctx.state.settings.stop_timeout;
+    let running = client.instance_opt(name).await?.is_some_and(|i| i.status_code == StatusCode::RUNNING);
+    let op = if running {
+        client.restart_instance(name, Some(timeout)).await?
+    } else {
+        client.start_instance(name).await?
+    };
+    op.wait(timeout + OPERATION_TIMEOUT).await?;
+    let id = row.id;
+    ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await
+}
+
+/// Replaces the container: deletes it and makes it again at the revision the deployment pins for
+/// its cloud-config, then starts it (readiness is checked after, like any first start).
+///
+/// Run again after a crash, it carries on: the row is renewed (pending, at the new revision)
+/// before anything is deleted, and a container this very job made (its job key) is the new one,
+/// not the one to replace.
+async fn recreate(
+    ctx: &JobContext,
+    client: &lxd::Client,
+    row: &Instance,
+    name: &InstanceName,
+) -> Result<Then, Error> {
+    let revision = *ctx.pinned.get(&row.cloud_config_id).ok_or_else(|| {
+        Error::Refused(format!("{} is no longer made from one of the deployment's cloud-configs", row.name))
+    })?;
+    let id = row.id;
+    if row.state != Lifecycle::Pending || row.revision != revision {
+        ctx.held.write(Hold::Shared, move |c| Instance::renew(c, id, revision)).await?;
+    }
+    let renewed = Instance {
+        state: Lifecycle::Pending,
+        revision,
+        readiness: mosaic_types::instances::Readiness::Pending,
+        ..row.clone()
+    };
+    let made_here = match client.instance_opt(name).await? {
+        Some(existing) if !is_ours(&existing, row) => {
+            return Err(Error::Refused(format!(
+                "a container named {} that is not this instance's is in the way",
+                row.name
+            )));
+        }
+        Some(existing) if existing.config.get(JOB_KEY) == Some(&ctx.job.id.to_string()) => true,
+        Some(existing) => {
+            ctx.step(row.id, JobStep::Deleting);
+            if existing.status_code != StatusCode::STOPPED {
+                let op = client.stop_instance(name, None).await?;
+                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
+                    && !is_stopped(client, name).await?
+                {
+                    return Err(e.into());
+                }
+            }
+            client.delete_instance(name).await?.wait(OPERATION_TIMEOUT).await?;
+            false
+        }
+        None => false,
+    };
+    let created = if made_here { Created::Before } else { create(ctx, client, &renewed, name).await? };
+    let created = match created {
+        // Made by this job before a crash: started below like a new one.
+        Created::Before => Created::Now { image: None },
+        now => now,
+    };
+    start(ctx, client, &renewed, name, created).await
 }
 
 fn instance_name(row: &Instance) -> Result<InstanceName, Error> {
@@ -75,7 +163,9 @@ fn instance_name(row: &Instance) -> Result<InstanceName, Error> {
 }
 
 /// Waits for cloud-init's verdict on an instance (the caller records it with the item's outcome).
-#[tracing::instrument(skip_all, fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, deployment = %ctx.job.deployment_name, instance = %item.instance_id,
+        name = %item.instance_name, host = %item.host_name))]
 pub async fn check_readiness(
     ctx: &JobContext,
     item: &JobItem,
@@ -123,7 +213,7 @@ async fn create(
     let outcome = create_in_lxd(ctx, client, row, name).await;
     let id = row.id;
     match outcome {
-        Ok(image) if ctx.job.then_start => Ok(Created::Now { image }),
+        Ok(image) if ctx.starts_what_it_creates() => Ok(Created::Now { image }),
         Ok(image) => {
             ctx.held
                 .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Created, None))
@@ -171,7 +261,10 @@ async fn create_in_lxd(
         .config("user.user-data", user_data)
         .config(MANAGED_KEY, "true")
         .config(DEPLOYMENT_KEY, row.deployment_id.to_string())
-        .config(INSTANCE_KEY, row.id.to_string());
+        .config(INSTANCE_KEY, row.id.to_string())
+        .config(CLOUD_CONFIG_KEY, row.cloud_config_id.to_string())
+        .config(REVISION_KEY, row.revision.to_string())
+        .config(JOB_KEY, ctx.job.id.to_string());
     if phone_home.is_some() {
         let device: BTreeMap<String, String> = [
             ("type", "proxy".to_owned()),

@@ -1,8 +1,6 @@
 //! Answers for requests no route takes: 405 with `Allow` when the path exists under another
 //! method, 404 otherwise, both in the error envelope.
 
-use std::path::Path;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -53,26 +51,6 @@ fn segments(path: &str) -> Vec<String> {
 pub async fn plain_not_found(req: HttpRequest) -> HttpResponse {
     HttpResponse::NotFound()
         .json(envelope("not_found", format!("no route for {} {}", req.method(), req.path())))
-}
-
-/// Serves the single-page app's files at `/` when it has been built into `dir`; any other path
-/// outside `/api` gets the app's `index.html`, so the app's own routes survive a reload.
-pub fn frontend(cfg: &mut web::ServiceConfig, dir: &Path) {
-    let index = dir.join("index.html");
-    if !index.is_file() {
-        tracing::info!(dir = %dir.display(), "no built front end there; serving the API only");
-        return;
-    }
-    let app = actix_web::dev::fn_service(move |req: actix_web::dev::ServiceRequest| {
-        let index = index.clone();
-        async move {
-            let (req, _) = req.into_parts();
-            let file = actix_files::NamedFile::open_async(&index).await?;
-            let response = file.into_response(&req);
-            Ok(actix_web::dev::ServiceResponse::new(req, response))
-        }
-    });
-    cfg.service(actix_files::Files::new("/", dir).index_file("index.html").default_handler(app));
 }
 
 /// The default service (everything under `/api` no route takes): 405 for a documented path used

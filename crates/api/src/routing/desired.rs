@@ -383,6 +383,8 @@ mod tests {
             first_started_at: Some(started),
             last_started_at: Some(started),
             last_stopped_at: None,
+            heal_attempts: 0,
+            heal_not_before: None,
         }
     }
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use mosaic_types::{CloudConfigId, DeploymentId, UserId};
 
-use crate::schema::{cloud_config_revisions, cloud_configs, deployment_cloud_configs, deployments};
+use crate::schema::{
+    cloud_config_revisions, cloud_configs, deployment_cloud_configs, deployments, instances,
+};
 
 /// A cloud-config's identity and metadata; its content lives in revisions.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -174,17 +176,27 @@ impl CloudConfig {
         Ok(rows.into_iter().map(|(id, ns, name)| (id, format!("{ns}/{name}"))).collect())
     }
 
-    /// The deployments using each of `ids`.
+    /// The deployments using each of `ids`: those it is a member of, and those that still have
+    /// instances made from it (a member removed while its instances remain), by name.
     pub fn used_by(
         conn: &mut PgConnection,
         ids: &[CloudConfigId],
     ) -> QueryResult<Vec<(CloudConfigId, DeploymentId, String)>> {
-        deployment_cloud_configs::table
+        let mut users: Vec<(CloudConfigId, DeploymentId, String)> = deployment_cloud_configs::table
             .inner_join(deployments::table)
             .filter(deployment_cloud_configs::cloud_config_id.eq_any(ids))
-            .order(deployments::name)
             .select((deployment_cloud_configs::cloud_config_id, deployments::id, deployments::name))
-            .load(conn)
+            .load(conn)?;
+        let with_instances: Vec<(CloudConfigId, DeploymentId, String)> = instances::table
+            .inner_join(deployments::table)
+            .filter(instances::cloud_config_id.eq_any(ids))
+            .select((instances::cloud_config_id, deployments::id, deployments::name))
+            .distinct()
+            .load(conn)?;
+        users.extend(with_instances);
+        users.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0)));
+        users.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        Ok(users)
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Deployment {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Whether healing is on.
+    pub healing: bool,
 }
 
 /// A deployment to insert.
@@ -87,6 +89,23 @@ impl Deployment {
             .set((deployments::name.eq(name), deployments::updated_at.eq(Utc::now())))
             .returning(Deployment::as_returning())
             .get_result(conn)
+    }
+
+    /// Turns healing on or off.
+    pub fn set_healing(conn: &mut PgConnection, id: DeploymentId, healing: bool) -> QueryResult<()> {
+        diesel::update(deployments::table.find(id))
+            .set((deployments::healing.eq(healing), deployments::updated_at.eq(Utc::now())))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// The active deployments with healing on.
+    pub fn healing(conn: &mut PgConnection) -> QueryResult<Vec<Deployment>> {
+        deployments::table
+            .filter(deployments::healing.eq(true))
+            .filter(deployments::status.eq(DeploymentStatus::Active))
+            .select(Deployment::as_select())
+            .load(conn)
     }
 
     /// Sets the status.

@@ -47,6 +47,25 @@ pub struct Instance {
     pub last_started_at: Option<DateTime<Utc>>,
     /// Last stop.
     pub last_stopped_at: Option<DateTime<Utc>>,
+    /// Healing's tries in a row.
+    pub heal_attempts: i32,
+    /// Healing may not try again before this.
+    pub heal_not_before: Option<DateTime<Utc>>,
+}
+
+/// Which instances to list (see [`Instance::page`]).
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter {
+    /// Only this deployment's.
+    pub deployment: Option<DeploymentId>,
+    /// Only those on this host.
+    pub host: Option<HostId>,
+    /// Only those of this cloud-config.
+    pub cloud_config: Option<CloudConfigId>,
+    /// Only those of this revision.
+    pub revision: Option<i32>,
+    /// Only those with this readiness.
+    pub readiness: Option<Readiness>,
 }
 
 /// An instance to insert.
@@ -176,6 +195,84 @@ impl Instance {
             ))
             .execute(conn)
             .map(|n| n == 1)
+    }
+
+    /// Up to `limit` instances matching `filter`, by name then ID, after `after`.
+    pub fn page(
+        conn: &mut PgConnection,
+        filter: &InstanceFilter,
+        after: Option<(&str, InstanceId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Instance>> {
+        let mut query = instances::table.select(Instance::as_select()).into_boxed();
+        if let Some(d) = filter.deployment {
+            query = query.filter(instances::deployment_id.eq(d));
+        }
+        if let Some(h) = filter.host {
+            query = query.filter(instances::host_id.eq(h));
+        }
+        if let Some(c) = filter.cloud_config {
+            query = query.filter(instances::cloud_config_id.eq(c));
+        }
+        if let Some(r) = filter.revision {
+            query = query.filter(instances::revision.eq(r));
+        }
+        if let Some(r) = filter.readiness {
+            query = query.filter(instances::readiness.eq(r));
+        }
+        if let Some((name, id)) = after {
+            query = query.filter(
+                instances::name
+                    .gt(name.to_owned())
+                    .or(instances::name.eq(name.to_owned()).and(instances::id.gt(id))),
+            );
+        }
+        query.order((instances::name, instances::id)).limit(limit).load(conn)
+    }
+
+    /// Readies an instance to be made again at `revision`: its container is going, so it is
+    /// `pending` again, with readiness unknown until the new one starts.
+    pub fn renew(conn: &mut PgConnection, id: InstanceId, revision: i32) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set((
+                instances::revision.eq(revision),
+                instances::state.eq(Lifecycle::Pending),
+                instances::readiness.eq(Readiness::Pending),
+                instances::readiness_detail.eq(None::<String>),
+                instances::phoned_home_at.eq(None::<DateTime<Utc>>),
+                instances::last_error.eq(None::<String>),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// Notes that healing tried an instance: the next try waits twice as long as the last
+    /// (from `base`, at most `max`).
+    pub fn healing_tried(
+        conn: &mut PgConnection,
+        id: InstanceId,
+        base: std::time::Duration,
+        max: std::time::Duration,
+    ) -> QueryResult<()> {
+        diesel::sql_query(
+            "UPDATE instances SET heal_attempts = heal_attempts + 1, \
+               heal_not_before = now() + LEAST(make_interval(secs => $2 * power(2, heal_attempts)), \
+                                               make_interval(secs => $3)) \
+             WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.0)
+        .bind::<diesel::sql_types::Double, _>(base.as_secs_f64())
+        .bind::<diesel::sql_types::Double, _>(max.as_secs_f64())
+        .execute(conn)
+        .map(drop)
+    }
+
+    /// Forgets healing's tries (the instance is ready again).
+    pub fn healed(conn: &mut PgConnection, id: InstanceId) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set((instances::heal_attempts.eq(0), instances::heal_not_before.eq(None::<DateTime<Utc>>)))
+            .execute(conn)
+            .map(drop)
     }
 
     /// Removes the row once its container is gone.

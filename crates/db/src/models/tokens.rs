@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use mosaic_types::{TokenId, UserId};
+use mosaic_types::users::Role;
+use mosaic_types::{DeploymentId, TokenId, UserId};
 
 use crate::models::users::User;
 use crate::schema::{api_tokens, users};
@@ -25,6 +26,12 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The role it is limited to (`None`: its user's).
+    pub role: Option<Role>,
+    /// The deployments it is limited to (`None`: all).
+    pub deployments: Option<Vec<Option<uuid::Uuid>>>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A token to insert.
@@ -39,6 +46,12 @@ pub struct NewApiToken<'a> {
     pub name: &'a str,
     /// SHA-256 of the secret.
     pub token_hash: &'a [u8],
+    /// The role it is limited to.
+    pub role: Option<Role>,
+    /// The deployments it is limited to.
+    pub deployments: Option<Vec<uuid::Uuid>>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl ApiToken {
@@ -50,13 +63,21 @@ impl ApiToken {
             .get_result(conn)
     }
 
-    /// The live token with this hash and its user, if any; notes the use (at most once a minute,
-    /// so authentication is not a write on every request).
+    /// The deployments a token is limited to, typed (`None`: all).
+    pub fn deployment_ids(&self) -> Option<Vec<DeploymentId>> {
+        self.deployments.as_ref().map(|ids| ids.iter().flatten().copied().map(DeploymentId).collect())
+    }
+
+    /// The live token with this hash and its user, if any: not revoked, not expired, and its user
+    /// not disabled. Notes the use (at most once a minute, so authentication is not a write on
+    /// every request).
     pub fn authenticate(conn: &mut PgConnection, hash: &[u8]) -> QueryResult<Option<(ApiToken, User)>> {
         let found = api_tokens::table
             .inner_join(users::table)
             .filter(api_tokens::token_hash.eq(hash))
             .filter(api_tokens::revoked_at.is_null())
+            .filter(api_tokens::expires_at.is_null().or(api_tokens::expires_at.gt(diesel::dsl::now)))
+            .filter(users::disabled_at.is_null())
             .select((ApiToken::as_select(), User::as_select()))
             .first::<(ApiToken, User)>(conn)
             .optional()?;
@@ -71,37 +92,54 @@ impl ApiToken {
         Ok(found)
     }
 
-    /// A user's live tokens, newest first.
-    pub fn for_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<ApiToken>> {
-        api_tokens::table
-            .filter(api_tokens::user_id.eq(user))
+    /// Live tokens with their users' names, newest first: one user's, or everyone's.
+    pub fn live(conn: &mut PgConnection, user: Option<UserId>) -> QueryResult<Vec<(ApiToken, String)>> {
+        let mut query = api_tokens::table
+            .inner_join(users::table)
             .filter(api_tokens::revoked_at.is_null())
             .order(api_tokens::created_at.desc())
-            .select(ApiToken::as_select())
-            .load(conn)
+            .select((ApiToken::as_select(), users::name))
+            .into_boxed();
+        if let Some(user) = user {
+            query = query.filter(api_tokens::user_id.eq(user));
+        }
+        query.load(conn)
     }
 
-    /// Revokes one of a user's tokens; `false` if the user has no such live token.
-    pub fn revoke(conn: &mut PgConnection, user: UserId, id: TokenId) -> QueryResult<bool> {
-        let n = diesel::update(
-            api_tokens::table
-                .find(id)
-                .filter(api_tokens::user_id.eq(user))
-                .filter(api_tokens::revoked_at.is_null()),
-        )
-        .set(api_tokens::revoked_at.eq(Utc::now()))
-        .execute(conn)?;
-        Ok(n == 1)
+    /// One live token with its user's name.
+    pub fn find_live(conn: &mut PgConnection, id: TokenId) -> QueryResult<(ApiToken, String)> {
+        api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::revoked_at.is_null())
+            .select((ApiToken::as_select(), users::name))
+            .first(conn)
+    }
+
+    /// Revokes a live token; `false` if it is not live (or not `user`'s, when `user` is given).
+    pub fn revoke(conn: &mut PgConnection, id: TokenId, user: Option<UserId>) -> QueryResult<bool> {
+        let mut target = diesel::update(api_tokens::table)
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::revoked_at.is_null())
+            .into_boxed();
+        if let Some(user) = user {
+            target = target.filter(api_tokens::user_id.eq(user));
+        }
+        Ok(target.set(api_tokens::revoked_at.eq(Utc::now())).execute(conn)? == 1)
     }
 }
 
-impl From<ApiToken> for mosaic_types::users::ApiToken {
-    fn from(t: ApiToken) -> Self {
-        mosaic_types::users::ApiToken {
-            id: t.id,
-            name: t.name,
-            created_at: t.created_at,
-            last_used_at: t.last_used_at,
-        }
+/// The wire form of a token, with its user's name.
+pub fn to_wire(token: ApiToken, user_name: String) -> mosaic_types::users::ApiToken {
+    mosaic_types::users::ApiToken {
+        deployments: token.deployment_ids(),
+        id: token.id,
+        user_id: token.user_id,
+        user_name,
+        name: token.name,
+        role: token.role,
+        expires_at: token.expires_at,
+        created_at: token.created_at,
+        last_used_at: token.last_used_at,
     }
 }

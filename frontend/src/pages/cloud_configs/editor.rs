@@ -8,6 +8,7 @@ use mosaic_types::cloud_configs::{CloudConfig, CreateCloudConfig, UpdateCloudCon
 use yew::prelude::*;
 
 use super::yaml::YamlEditor;
+use crate::access::{Can, use_access};
 use crate::components::ErrorBanner;
 use crate::hooks::use_action;
 use crate::pages::{input_value, textarea_value};
@@ -113,6 +114,8 @@ pub struct Props {
 /// The editor.
 #[function_component(Editor)]
 pub fn editor(props: &Props) -> Html {
+    // A token that may not change cloud-configs reads them here: the same fields, read-only.
+    let readonly = !use_access().can(Can::EditCloudConfigs);
     let draft = use_state(|| props.config.as_ref().map(Draft::of).unwrap_or_else(Draft::template));
     let save = use_action(
         |api, draft: Draft| async move {
@@ -155,34 +158,38 @@ pub fn editor(props: &Props) -> Html {
             <ErrorBanner error={save.error()} on_dismiss={save.dismiss()} />
             <ErrorBanner error={delete.error()} on_dismiss={delete.dismiss()} />
             <div class="row">
-                <label>{ "Namespace" }<input id="cc-namespace" required=true value={d.namespace.clone()}
+                <label>{ "Namespace" }<input id="cc-namespace" readonly={readonly} required=true value={d.namespace.clone()}
                     oninput={edit(|d, v| d.namespace = v).reform(|e: InputEvent| input_value(&e))} /></label>
-                <label>{ "Name" }<input id="cc-name" required=true value={d.name.clone()}
+                <label>{ "Name" }<input id="cc-name" readonly={readonly} required=true value={d.name.clone()}
                     oninput={edit(|d, v| d.name = v).reform(|e: InputEvent| input_value(&e))} /></label>
-                <label>{ "Image" }<input id="cc-image" required=true placeholder="an image alias on the hosts" value={d.image.clone()}
+                <label>{ "Image" }<input id="cc-image" readonly={readonly} required=true placeholder="an image alias on the hosts" value={d.image.clone()}
                     oninput={edit(|d, v| d.image = v).reform(|e: InputEvent| input_value(&e))} /></label>
             </div>
-            <label>{ "Description" }<input id="cc-description" value={d.description.clone()}
+            <label>{ "Description" }<input id="cc-description" readonly={readonly} value={d.description.clone()}
                 oninput={edit(|d, v| d.description = v).reform(|e: InputEvent| input_value(&e))} /></label>
             <label>{ "cloud-config (YAML)" }</label>
-            <YamlEditor value={d.user_data.clone()} error={save.error()} on_input={edit(|d, v| d.user_data = v)} />
+            <YamlEditor value={d.user_data.clone()} error={save.error()} on_input={edit(|d, v| d.user_data = v)} {readonly} />
             <label>{ "LXD config keys (KEY=VALUE per line: limits.*, environment.*, user.*)" }
-                <textarea id="cc-config" rows="3" value={d.config.clone()}
+                <textarea id="cc-config" rows="3" readonly={readonly} value={d.config.clone()}
                     oninput={edit(|d, v| d.config = v).reform(|e: InputEvent| textarea_value(&e))} />
             </label>
-            <div class="actions">
-                if let Some(id) = d.id {
-                    <button type="button" class="link danger" id="delete-cloud-config" disabled={delete.pending()}
-                        onclick={delete.run().reform(move |_| id)}>{ "Delete" }</button>
-                }
-                <button type="submit" id="save-cloud-config" disabled={save.pending()}>
-                    { match (save.pending(), d.id.is_some()) {
-                        (true, _) => "Saving…",
-                        (false, true) => "Save (new revision if changed)",
-                        (false, false) => "Create",
-                    } }
-                </button>
-            </div>
+            if readonly {
+                <p class="muted" id="cc-read-only">{ "This token may read cloud-configs, not change them." }</p>
+            } else {
+                <div class="actions">
+                    if let Some(id) = d.id {
+                        <button type="button" class="link danger" id="delete-cloud-config" disabled={delete.pending()}
+                            onclick={delete.run().reform(move |_| id)}>{ "Delete" }</button>
+                    }
+                    <button type="submit" id="save-cloud-config" disabled={save.pending()}>
+                        { match (save.pending(), d.id.is_some()) {
+                            (true, _) => "Saving…",
+                            (false, true) => "Save (new revision if changed)",
+                            (false, false) => "Create",
+                        } }
+                    </button>
+                </div>
+            }
         </form>
     }
 }

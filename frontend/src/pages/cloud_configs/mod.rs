@@ -8,6 +8,7 @@
 use mosaic_types::cloud_configs::CloudConfig;
 use yew::prelude::*;
 
+use crate::access::{Can, use_access};
 use crate::components::ErrorBanner;
 use crate::hooks::use_load;
 use crate::services;
@@ -36,6 +37,7 @@ struct Open {
 /// The cloud-configs screen.
 #[function_component(CloudConfigs)]
 pub fn cloud_configs() -> Html {
+    let editable = use_access().can(Can::EditCloudConfigs);
     let list = use_load((), |api, ()| async move { services::cloud_configs::list(&api).await });
     let open = use_state(|| None::<Open>);
     let openings = use_mut_ref(|| 0_u32);
@@ -76,7 +78,7 @@ pub fn cloud_configs() -> Html {
         <>
             <div class="page-head">
                 <h1>{ "Cloud-configs" }</h1>
-                <button id="new-cloud-config" onclick={on_new}>{ "New cloud-config" }</button>
+                if editable { <button id="new-cloud-config" onclick={on_new}>{ "New cloud-config" }</button> }
             </div>
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             <div class="split">
@@ -89,7 +91,7 @@ pub fn cloud_configs() -> Html {
                             <Revisions key={format!("revisions-{}", o.key)} id={c.id} revision={c.revision} {on_restored} />
                         }
                     } else {
-                        <p class="muted">{ "Pick a cloud-config, or create one." }</p>
+                        <p class="muted">{ if editable { "Pick a cloud-config, or create one." } else { "Pick a cloud-config to read it." } }</p>
                     }
                 </section>
             </div>

@@ -6,6 +6,7 @@ use mosaic_types::cloud_configs::{CloudConfig, RevisionDiff};
 use yew::prelude::*;
 
 use super::diff::DiffView;
+use crate::access::{Can, use_access};
 use crate::components::ErrorBanner;
 use crate::format;
 use crate::hooks::{use_action, use_load};
@@ -26,6 +27,7 @@ pub struct Props {
 #[function_component(Revisions)]
 pub fn revisions(props: &Props) -> Html {
     let id = props.id;
+    let editable = use_access().can(Can::EditCloudConfigs);
     let list = use_load((id, props.revision), |api, (id, _)| async move {
         services::cloud_configs::revisions(&api, id).await
     });
@@ -58,7 +60,9 @@ pub fn revisions(props: &Props) -> Html {
                     html! { <li>{ format!("r{} · {} · {}", r.revision, r.author, format::time(Some(r.created_at))) }
                         if let Some(current) = current.filter(|c| *c != rev) {
                             <button class="link" onclick={diff.run().reform(move |_| (rev, current))}>{ format!("diff with r{current}") }</button>
-                            <button class="link" disabled={restore.pending()} onclick={restore.run().reform(move |_| rev)}>{ "restore" }</button>
+                            if editable {
+                                <button class="link" disabled={restore.pending()} onclick={restore.run().reform(move |_| rev)}>{ "restore" }</button>
+                            }
                         }
                     </li> }
                 }) }

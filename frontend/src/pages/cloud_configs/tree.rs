@@ -30,7 +30,7 @@ pub fn tree(props: &Props) -> Html {
     }
     html! {
         <aside class="tree">
-            if configs.is_empty() { <p class="empty">{ "No cloud-configs yet — create one." }</p> }
+            if configs.is_empty() { <p class="empty">{ "No cloud-configs yet." }</p> }
             { for by_namespace.iter().map(|(ns, items)| html! {
                 <details open=true>
                     <summary>{ ns }</summary>

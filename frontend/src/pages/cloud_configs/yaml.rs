@@ -15,6 +15,9 @@ pub struct Props {
     pub error: Option<ApiError>,
     /// The text as typed.
     pub on_input: Callback<String>,
+    /// Shown, not edited (the token may not change cloud-configs).
+    #[prop_or_default]
+    pub readonly: bool,
 }
 
 /// The editor.
@@ -30,7 +33,7 @@ pub fn yaml_editor(props: &Props) -> Html {
     html! {
         <div class="yaml">
             <div class="gutter" aria-hidden="true">{ numbers }</div>
-            <textarea id="cc-user-data" spellcheck="false" rows={(lines + 1).max(8).to_string()} value={props.value.clone()}
+            <textarea id="cc-user-data" spellcheck="false" readonly={props.readonly} rows={(lines + 1).max(8).to_string()} value={props.value.clone()}
                 oninput={Callback::from(move |e: InputEvent| on_input.emit(textarea_value(&e)))} />
             if let (Some(n), Some(e)) = (bad_line, &props.error) {
                 <p class="bad" id="yaml-error">{ format!("Line {n}: {}", e.message) }

@@ -87,7 +87,7 @@ pub async fn deploy_deployment(
             .collect::<Result<HashMap<_, _>, ApiError>>()
     })
     .await?;
-    check_hosts(&state, &body, &hosts, &content).await?;
+    check_hosts(&state, &body, &hosts, &content, user.is_admin()).await?;
 
     // Record the instances and the job in one transaction.
     let user_name = user.name.clone();
@@ -184,12 +184,14 @@ fn check_shape(body: &DeployRequest, max: u32) -> Result<(), ApiError> {
 }
 
 /// Asks every chosen host, at once, for its profiles and images, and refuses the deploy if one
-/// does not answer or lacks a profile or the image.
+/// does not answer or lacks a profile or the image, or — for a non-admin — a profile hands the
+/// container something of the host's (see [`crate::cloud_config_rules::profile`]).
 async fn check_hosts(
     state: &AppState,
     body: &DeployRequest,
     hosts: &[Host],
     content: &HashMap<CloudConfigId, Revision>,
+    admin: bool,
 ) -> Result<(), ApiError> {
     let chosen: Vec<&Host> =
         hosts.iter().filter(|h| body.cloud_configs.iter().any(|c| c.hosts.contains(&h.id))).collect();
@@ -216,10 +218,16 @@ async fn check_hosts(
             let host = hosts.iter().find(|h| h.id == *host_id).map(|h| h.name.as_str()).unwrap_or("?");
             let (profiles, images) = &found[host_id];
             for wanted in profiles_of(request) {
-                if !profiles.iter().any(|p| p.name == wanted) {
+                let Some(profile) = profiles.iter().find(|p| p.name == wanted) else {
                     return Err(ApiError::BadRequest {
                         code: "profile_missing",
                         message: format!("profile {wanted:?} does not exist on host {host}"),
+                    });
+                };
+                if !admin && let Err(why) = crate::cloud_config_rules::profile(profile) {
+                    return Err(ApiError::BadRequest {
+                        code: "profile_not_allowed",
+                        message: format!("{why} (host {host})"),
                     });
                 }
             }

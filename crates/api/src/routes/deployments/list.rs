@@ -17,7 +17,17 @@ use crate::state::AppState;
     responses((status = 200, description = "Every deployment, by name", body = Vec<Deployment>))
 )]
 #[get("/deployments")]
-pub async fn list_deployments(_user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_deployments(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // A token limited to named deployments sees only those (and is not served the shared memo).
+    if let Some(mine) = user.deployments {
+        let snapshots = super::seen(&state);
+        let some = db::run(&state.pool, move |conn| {
+            let rows = Row::all(conn)?.into_iter().filter(|d| mine.contains(&d.id)).collect();
+            super::to_wire(conn, rows, &snapshots)
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(some));
+    }
     let key = state.overview.key(&state);
     let body = match state.overview.get(key) {
         Some(body) => body,

@@ -29,6 +29,7 @@ pub mod deploy;
 pub mod get;
 pub mod jobs;
 pub mod list;
+pub mod orphans;
 pub mod pin;
 pub mod remove;
 pub mod remove_cloud_config;
@@ -54,7 +55,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(stop_instances::stop_deployment_instances)
         .service(delete::delete_deployment)
         .service(remove::remove_deployment_instances)
-        .service(jobs::list_deployment_jobs);
+        .service(jobs::list_deployment_jobs)
+        .service(orphans::adopt_deployment_orphan)
+        .service(orphans::delete_deployment_orphan);
 }
 
 /// Loads a deployment or answers 404.
@@ -135,6 +138,7 @@ pub(crate) fn to_wire(
                 readiness,
                 memory_bytes,
                 data_age_ms,
+                healing: d.healing,
                 id: d.id,
                 name: d.name,
                 created_at: d.created_at,

@@ -55,6 +55,7 @@ async fn health(state: &AppState) -> (Health, Vec<HostHealth>) {
                 online: snapshot.is_some_and(|s| s.instances.is_ok()),
                 error: snapshot.and_then(|s| s.instances.as_ref().err().cloned()),
                 data_age_ms: snapshot.map(|s| u64::try_from(s.age().as_millis()).unwrap_or(u64::MAX)),
+                events: state.cache.events_of(h.id),
             }
         })
         .collect();

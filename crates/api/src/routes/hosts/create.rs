@@ -95,7 +95,7 @@ pub async fn create_host(
     AuditTarget::set(&req, format!("host {} ({})", stored.name, stored.id));
     // Its status and containers come from the host cache: poll it now, so both show at once.
     state.cache.refresh(&state, std::slice::from_ref(&stored)).await;
-    let status = crate::hosts::status(state.cache.all().get(&stored.id).map(|s| &**s));
+    let status = crate::hosts::status_in(&state.cache, stored.id);
     Ok((web::Json(to_wire(stored, status)), StatusCode::CREATED))
 }
 

@@ -6,7 +6,7 @@ use mosaic_types::hosts::Host;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::hosts::{status, to_wire};
+use crate::hosts::{status_in, to_wire};
 use crate::state::AppState;
 
 /// Shows one host with its status.
@@ -26,6 +26,6 @@ pub async fn get_host(
     id: web::Path<HostId>,
 ) -> Result<web::Json<Host>, ApiError> {
     let host = super::find(&state, id.into_inner()).await?;
-    let status = status(state.cache.all().get(&host.id).map(|s| &**s));
+    let status = status_in(&state.cache, host.id);
     Ok(web::Json(to_wire(host, status)))
 }

@@ -7,7 +7,7 @@ use mosaic_types::hosts::Host;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::hosts::{status, to_wire};
+use crate::hosts::{status_in, to_wire};
 use crate::state::AppState;
 
 /// Lists every host with its status as the host cache last saw it (no LXD call per request); a
@@ -23,12 +23,11 @@ pub async fn list_hosts(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Host>>, ApiError> {
     let hosts = db::query(&state.pool, HostRow::all).await?;
-    let snapshots = state.cache.all();
     Ok(web::Json(
         hosts
             .into_iter()
             .map(|h| {
-                let status = status(snapshots.get(&h.id).map(|s| &**s));
+                let status = status_in(&state.cache, h.id);
                 to_wire(h, status)
             })
             .collect(),

@@ -19,6 +19,8 @@ use crate::state::AppState;
 
 /// How often to look at the database when no signal came (the job may run in another server).
 const RECHECK: Duration = Duration::from_secs(1);
+/// How long a stream stays silent before it sends a comment line.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// Streams a job's progress: an `event: progress` with the whole job (as `GET /jobs/{id}`) each
 /// time it changes, then `event: finished` with its final form, and the stream ends.
@@ -44,7 +46,15 @@ pub async fn stream_job_events(
     let signals = state.jobs.progress.subscribe();
     let first = db::run(&state.pool, move |conn| jobs::load(conn, id)).await?;
     let stream = futures::stream::unfold(
-        Some(Stream { state, id, signals, last: None, next: Some(first), _open: open }),
+        Some(Stream {
+            state,
+            id,
+            signals,
+            last: None,
+            next: Some(first),
+            quiet_since: std::time::Instant::now(),
+            _open: open,
+        }),
         step,
     );
     Ok(HttpResponse::Ok()
@@ -60,6 +70,8 @@ struct Stream {
     signals: broadcast::Receiver<JobId>,
     last: Option<Job>,
     next: Option<Job>,
+    /// Since when nothing was sent.
+    quiet_since: std::time::Instant,
     /// Counts this stream as open until it ends.
     _open: OpenStream,
 }
@@ -136,8 +148,15 @@ async fn step(stream: Option<Stream>) -> Option<(Result<Bytes, actix_web::Error>
             }
         };
         if s.last.as_ref() == Some(&job) {
+            // Nothing new: now and then a comment line, which clients ignore, so a client that went
+            // away is noticed (the write fails) and its stream no longer counts as open.
+            if s.quiet_since.elapsed() >= KEEP_ALIVE {
+                s.quiet_since = std::time::Instant::now();
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), Some(s)));
+            }
             continue;
         }
+        s.quiet_since = std::time::Instant::now();
         let finished = job.state.is_finished();
         let data = serde_json::to_string(&job).unwrap_or_default();
         s.last = Some(job);

@@ -1,4 +1,4 @@
-//! Bearer-token authentication.
+//! Bearer-token authentication, and who may do what (`policy`, enforced by `authorize`).
 //!
 //! Tokens are 32 random bytes, handed out once as `mosaic_<hex>`; the database keeps only their
 //! SHA-256. A fast hash is right here (unlike for passwords): the secret has 256 bits of entropy,
@@ -10,23 +10,50 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, http::header, web};
+use chrono::{DateTime, Utc};
 use mosaic_db::models::tokens::ApiToken;
-use mosaic_types::UserId;
+use mosaic_types::users::Role;
+use mosaic_types::{DeploymentId, TokenId, UserId};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller of a request.
+mod authorize;
+pub mod policy;
+
+pub use authorize::authorize;
+
+/// The authenticated caller of a request: the user, and what the token used allows.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// The user.
     pub id: UserId,
     /// The user's name.
     pub name: String,
-    /// Whether the user is an admin.
-    pub is_admin: bool,
+    /// The token used.
+    pub token: TokenId,
+    /// What this request may do: the token's role, or its user's if lower.
+    pub role: Role,
+    /// The token's own role limit (`None`: it follows its user's role).
+    pub token_role: Option<Role>,
+    /// The only deployments this token may act on (`None`: all).
+    pub deployments: Option<Vec<DeploymentId>>,
+    /// When the token stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl AuthUser {
+    /// Whether the caller is an admin (with an admin's token).
+    pub fn is_admin(&self) -> bool {
+        self.role >= Role::Admin
+    }
+
+    /// Whether this token may act on `deployment`.
+    pub fn may_act_on(&self, deployment: DeploymentId) -> bool {
+        self.deployments.as_ref().is_none_or(|ids| ids.contains(&deployment))
+    }
 }
 
 /// Fewest characters a configured token may have: shorter is guessable, not a secret.
@@ -83,8 +110,20 @@ async fn caller(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         .clone();
     let hash = hash_secret(&secret);
     let found = db::query(&state.pool, move |conn| ApiToken::authenticate(conn, &hash)).await?;
-    let (_, user) = found.ok_or_else(|| ApiError::Unauthorized("the token is not valid".into()))?;
-    Ok(AuthUser { id: user.id, name: user.name, is_admin: user.is_admin })
+    let (token, user) = found.ok_or_else(|| {
+        ApiError::Unauthorized(
+            "the token is not valid (unknown, revoked, expired, or its user is disabled)".into(),
+        )
+    })?;
+    Ok(AuthUser {
+        deployments: token.deployment_ids(),
+        role: token.role.map_or(user.role, |limit| limit.min(user.role)),
+        token_role: token.role,
+        id: user.id,
+        name: user.name,
+        token: token.id,
+        expires_at: token.expires_at,
+    })
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
@@ -100,9 +139,4 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         }
         _ => Err(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())),
     }
-}
-
-/// Refuses non-admins.
-pub fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin { Ok(()) } else { Err(ApiError::Forbidden("only admins may do this".into())) }
 }
