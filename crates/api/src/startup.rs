@@ -98,6 +98,8 @@ impl Application {
             routing: Arc::new(crate::routing::Routing::new(&settings)),
             phone_home_address,
         };
+        // The load balancer's servers in the metrics, from whichever HAProxy the reconciler holds.
+        state.metrics.register_backends(Arc::new(crate::routing::RoutingBackends(state.routing.clone())));
         let shutdown = CancellationToken::new();
         let jobs = TaskTracker::new();
         let background = vec![

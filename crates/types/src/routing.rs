@@ -308,15 +308,6 @@ pub struct RoutingStatus {
     pub hosts: Vec<HostRouting>,
 }
 
-/// The instances a lifecycle action applies to (`POST .../instances/stop`, `.../instances/start`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstanceSelection {
-    /// The instances.
-    #[schema(min_items = 1)]
-    pub instance_ids: Vec<InstanceId>,
-}
-
 /// Longest health check path accepted.
 pub const MAX_CHECK_PATH: usize = 512;
 /// Longest TCP check payload accepted (send or expect).

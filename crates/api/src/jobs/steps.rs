@@ -7,7 +7,6 @@ use std::time::Duration;
 use lxd::{InstanceName, InstanceSource, InstancesPost, StatusCode};
 use mosaic_db::models::instances::Instance;
 use mosaic_db::models::jobs::{Hold, JobItem};
-use mosaic_db::models::routing::RotationHold;
 use mosaic_types::instances::{Lifecycle, Readiness};
 use mosaic_types::jobs::{JobKind, JobStep};
 
@@ -88,9 +87,13 @@ async fn restart(
         let why = row.last_error.as_deref().unwrap_or("it was not created");
         return Err(Error::Refused(format!("cannot restart {}: {why}", row.name)));
     }
-    ctx.step(row.id, JobStep::Restarting);
     let timeout = ctx.state.settings.stop_timeout;
     let running = client.instance_opt(name).await?.is_some_and(|i| i.status_code == StatusCode::RUNNING);
+    if running {
+        // Out of every load balancer's rotation first: the restart drops no request.
+        rotation::take_out(ctx, row, "restart").await?;
+    }
+    ctx.step(row.id, JobStep::Restarting);
     let op = if running {
         client.restart_instance(name, Some(timeout)).await?
     } else {
@@ -98,7 +101,8 @@ async fn restart(
     };
     op.wait(timeout + OPERATION_TIMEOUT).await?;
     let id = row.id;
-    ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await
+    ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await?;
+    rotation::put_in(ctx, id, None).await.map(drop)
 }
 
 /// Replaces the container: deletes it and makes it again at the revision the deployment pins for
@@ -117,6 +121,11 @@ async fn recreate(
         Error::Refused(format!("{} is no longer made from one of the deployment's cloud-configs", row.name))
     })?;
     let id = row.id;
+    if row.state == Lifecycle::Created {
+        // Out of every load balancer's rotation before the container goes: the replacement drops
+        // no request (the new container is admitted once ready and healthy).
+        rotation::take_out(ctx, row, "replace").await?;
+    }
     if row.state != Lifecycle::Pending || row.revision != revision {
         ctx.held.write(Hold::Shared, move |c| Instance::renew(c, id, revision)).await?;
     }
@@ -355,12 +364,11 @@ async fn start(
             if just_created {
                 Instance::set_state(c, id, Lifecycle::Created, None)?;
             }
-            // Started again: back into rotation (admitted once ready and healthy).
-            RotationHold::release(c, &[id])?;
             Instance::started(c, id)
         })
         .await?;
-    ctx.state.routing.wake();
+    // Started again: back into rotation (admitted once ready and healthy).
+    rotation::put_in(ctx, id, None).await?;
     Ok(if row.readiness == Readiness::Pending { Then::CheckReadiness { image } } else { Then::Done })
 }
 

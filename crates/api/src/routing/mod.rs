@@ -199,6 +199,8 @@ pub struct Routing {
     passed: tokio::sync::watch::Sender<u64>,
     /// Set once this process stops routing: the reconciler ends and starts nothing more.
     closed: std::sync::atomic::AtomicBool,
+    /// The runtime API of the HAProxy the reconciler holds, while it holds one (for metrics).
+    runtime: RwLock<Option<haproxy::RuntimeApi>>,
 }
 
 impl Routing {
@@ -219,6 +221,7 @@ impl Routing {
             drain_bound: settings.drain_timeout + settings.routing_interval * 3 + Duration::from_secs(8),
             passed: tokio::sync::watch::channel(0).0,
             closed: std::sync::atomic::AtomicBool::new(false),
+            runtime: RwLock::default(),
         }
     }
 
@@ -309,12 +312,41 @@ impl Routing {
         self.passed.send_modify(|n| *n += 1);
     }
 
+    pub(crate) fn set_runtime(&self, runtime: Option<haproxy::RuntimeApi>) {
+        *self.runtime.write().unwrap_or_else(|e| e.into_inner()) = runtime;
+    }
+
+    /// The runtime API of the HAProxy this process holds, while it holds one.
+    pub fn runtime(&self) -> Option<haproxy::RuntimeApi> {
+        self.runtime.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub(crate) fn update_health(&self, change: impl FnOnce(&mut Health)) {
         change(&mut self.health.write().unwrap_or_else(|e| e.into_inner()));
     }
 
     pub(crate) async fn woken(&self) {
         self.wake.notified().await;
+    }
+}
+
+/// The load balancer's servers for the metrics: those of the HAProxy this process holds (through
+/// [`HaproxyBackends`](crate::metrics::backends::HaproxyBackends)), and none while it holds none —
+/// HAProxy is started only once a port is exposed, and a scrape before that is not an error.
+/// Registered once at startup; it follows the reconciler across restarts of HAProxy.
+#[derive(Debug, Clone)]
+pub struct RoutingBackends(pub Arc<Routing>);
+
+impl crate::metrics::backends::BackendSource for RoutingBackends {
+    fn servers(
+        &self,
+    ) -> futures::future::BoxFuture<'_, anyhow::Result<Vec<crate::metrics::backends::BackendServer>>> {
+        Box::pin(async move {
+            match self.0.runtime() {
+                Some(runtime) => crate::metrics::backends::HaproxyBackends(runtime).servers().await,
+                None => Ok(Vec::new()),
+            }
+        })
     }
 }
 

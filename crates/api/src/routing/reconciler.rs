@@ -321,6 +321,7 @@ impl Reconciler {
 
     /// HAProxy stopped answering: attach or start again next pass, and reload then.
     fn lost_haproxy(&mut self) {
+        self.state.routing.set_runtime(None);
         if self.haproxy.take().is_some() {
             tracing::warn!("routing: HAProxy stopped answering; attaching or starting it again");
         }
@@ -579,6 +580,7 @@ impl Reconciler {
         }
         if let Some(hx) = Haproxy::attach(self.settings.clone()).await? {
             tracing::info!(master_pid = hx.master_pid(), "routing: attached to the running HAProxy");
+            self.state.routing.set_runtime(Some(hx.runtime().clone()));
             self.haproxy = Some(hx);
             self.applied = None;
         }
@@ -604,6 +606,7 @@ impl Reconciler {
                 frontends = services.len(),
                 "routing: started HAProxy"
             );
+            self.state.routing.set_runtime(Some(hx.runtime().clone()));
             self.haproxy = Some(hx);
             self.applied = Some(services);
             return Ok(());

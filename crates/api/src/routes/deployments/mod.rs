@@ -34,9 +34,7 @@ pub mod pin;
 pub mod remove;
 pub mod remove_cloud_config;
 pub mod start;
-pub mod start_instances;
 pub mod stop;
-pub mod stop_instances;
 pub mod update;
 
 /// Registers the deployment routes.
@@ -51,8 +49,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(deploy::deploy_deployment)
         .service(start::start_deployment)
         .service(stop::stop_deployment)
-        .service(start_instances::start_deployment_instances)
-        .service(stop_instances::stop_deployment_instances)
         .service(delete::delete_deployment)
         .service(remove::remove_deployment_instances)
         .service(jobs::list_deployment_jobs)
