@@ -151,7 +151,7 @@ async fn the_local_daemon_over_its_unix_socket_and_duplicates() {
     let body = json!({"name": "local", "socket_path": a.socket.to_str().unwrap()});
     let local: Value = expect_json(app.post("/api/v1/hosts", &body).await, 201).await;
     assert_eq!(local["transport"], "unix");
-    assert_eq!(local["status"]["online"], true);
+    assert_eq!(local["status"]["online"], true, "{local:#}");
     assert_eq!(local["fingerprint"], Value::Null);
 
     expect_error(app.post("/api/v1/hosts", &body).await, 409, "host_name_taken").await;

@@ -19,6 +19,7 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod phone_home;
+mod real_hosts;
 mod routing;
 mod servers;
 mod traces;

@@ -16,6 +16,7 @@ fn dead_url() -> Url {
 
 #[tokio::test]
 async fn the_members_are_listed_with_their_status() {
+    let _steady = mosaic_testkit::cluster_steady().await;
     let cluster = cluster();
     let server = cluster.client().server().await.unwrap();
     assert!(server.environment.server_clustered);
@@ -33,6 +34,7 @@ async fn the_members_are_listed_with_their_status() {
 
 #[tokio::test]
 async fn an_instance_launched_with_a_target_lives_on_that_member() {
+    let _steady = mosaic_testkit::cluster_steady().await;
     let cluster = cluster();
     let target = &cluster.members[1];
     let client = cluster.client();
@@ -55,6 +57,7 @@ async fn an_instance_launched_with_a_target_lives_on_that_member() {
 
 #[tokio::test]
 async fn a_cluster_client_skips_a_member_that_does_not_answer() {
+    let _steady = mosaic_testkit::cluster_steady().await;
     let cluster = cluster();
     let mut urls = vec![dead_url()];
     urls.extend(cluster.urls.iter().cloned());
@@ -72,6 +75,7 @@ async fn a_cluster_client_skips_a_member_that_does_not_answer() {
 
 #[tokio::test]
 async fn a_cluster_client_moves_on_when_its_member_stops_answering() {
+    let _steady = mosaic_testkit::cluster_steady().await;
     let cluster = cluster();
     let m1 = &cluster.urls[0];
     let relay = Relay::start(format!("127.0.0.1:{}", m1.port().unwrap()).parse().unwrap()).await;

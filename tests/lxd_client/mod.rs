@@ -4,7 +4,7 @@ mod cloud_init;
 mod cluster;
 mod devices;
 mod events;
-mod fake_server;
+pub(crate) mod fake_server;
 mod fanout;
 mod files;
 mod hardening;

@@ -233,12 +233,22 @@ pub fn test_settings(url: &str, token: &str, data_dir: std::path::PathBuf) -> Se
         database_url: Some(SecretString::from(url.to_owned())),
         data_dir,
         admin_token: Some(SecretString::from(token.to_owned())),
-        host_allowlist: Some(vec!["127.0.0.0/8".parse::<Allowed>().expect("network")]),
+        host_allowlist: Some(test_allowlist()),
         db_pool_size: 8,
         lxd_probe_timeout: Duration::from_secs(3),
         frontend_dir: frontend_dir(),
         ..Settings::default()
     }
+}
+
+/// Loopback and the test environment's daemons' unix sockets: the allow-list covers socket
+/// paths too.
+fn test_allowlist() -> Vec<Allowed> {
+    let mut allowed = vec!["127.0.0.0/8".parse::<Allowed>().expect("network")];
+    let sockets = env().hosts.iter().map(|h| h.socket.clone());
+    let members = env().cluster.iter().flat_map(|c| c.sockets.iter().cloned());
+    allowed.extend(sockets.chain(members).map(Allowed::Socket));
+    allowed
 }
 
 async fn spawn(
@@ -248,6 +258,10 @@ async fn spawn(
     data_dir: std::path::PathBuf,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    // `MOSAIC_TEST_LOG=1` shows the servers' logs (a 500's cause, a job's errors) in test output.
+    if std::env::var_os("MOSAIC_TEST_LOG").is_some() {
+        mosaic_api::telemetry::init(mosaic_api::config::LogFormat::Pretty);
+    }
     let mut settings = test_settings(url, token, data_dir.clone());
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("Mosaic starts");

@@ -98,6 +98,44 @@ pub fn cluster() -> &'static TestCluster {
     })
 }
 
+/// A hold on the test cluster's membership (see [`cluster_steady`] and [`cluster_exclusive`]):
+/// a file lock, so it also holds against test runs in other processes sharing the environment.
+#[derive(Debug)]
+pub struct ClusterHold {
+    /// The locked file: the lock lasts as long as it is open.
+    _file: std::fs::File,
+}
+
+async fn hold_cluster(exclusive: bool) -> ClusterHold {
+    let path = std::env::var("MOSAIC_TESTENV_FILE").unwrap_or_else(|_| DEFAULT_ENV_FILE.to_owned());
+    let path = Path::new(&path).with_file_name("cluster.lock");
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+        let locked = if exclusive { file.lock() } else { file.lock_shared() };
+        locked.unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+        ClusterHold { _file: file }
+    })
+    .await
+    .expect("cluster lock task")
+}
+
+/// Waits until no test is taking a cluster member away, and keeps it so while held: for tests
+/// that expect every member online.
+pub async fn cluster_steady() -> ClusterHold {
+    hold_cluster(false).await
+}
+
+/// Waits until no other test uses the cluster, and keeps it so while held: for a test that takes
+/// a member offline (and must bring it back before letting go).
+pub async fn cluster_exclusive() -> ClusterHold {
+    hold_cluster(true).await
+}
+
 /// The whole test environment.
 #[derive(Debug)]
 pub struct TestEnv {

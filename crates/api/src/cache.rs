@@ -7,6 +7,11 @@
 //! interval, not on how many people are looking; each snapshot carries its time so every figure
 //! shown has an age. Status is fresher than that: each host's event stream patches it as
 //! containers change ([`events`]).
+//!
+//! A cluster is one host: one listing covers every member (LXD gathers it), plus one read of the
+//! members' status. A member that does not answer its peers has its instances listed with status
+//! `Error` and no config, so the listing also asks for those (`or status eq Error`): they are
+//! unknown, never missing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -40,6 +45,16 @@ pub struct Observed {
     /// Mosaic's proxy devices for exposed ports (`mosaic-port-*`), by name, with where they
     /// listen: the routing reconciler compares them with what it wants.
     pub proxies: HashMap<String, String>,
+    /// The cluster member it lives on (empty, or `none`, outside clusters).
+    pub location: String,
+}
+
+impl Observed {
+    /// Whether LXD could not reach the member it lives on: listed with status `Error` and none
+    /// of its config (not even Mosaic's keys).
+    pub fn unreachable(&self) -> bool {
+        self.status_code == lxd::StatusCode::ERROR && self.instance.is_empty()
+    }
 }
 
 /// What a host said about itself (`GET /1.0`), asked when the host is first seen and again
@@ -63,12 +78,33 @@ pub struct Snapshot {
     pub server: Option<ServerFacts>,
     /// Containers by name, or why the host did not answer.
     pub instances: Result<HashMap<String, Observed>, String>,
+    /// A clustered host's members with their status (`None` for a standalone host, or when the
+    /// members could not be read).
+    pub members: Option<Vec<lxd::ClusterMember>>,
+    /// Since when the host has not answered, as this server saw it (`None` while it answers).
+    pub offline_since: Option<DateTime<Utc>>,
 }
 
 impl Snapshot {
     /// Its age.
     pub fn age(&self) -> Duration {
         self.taken.elapsed()
+    }
+
+    /// Whether cluster member `member` cannot be reached: it is not listed online or evacuated (an
+    /// evacuated member still answers for its instances), or the members could not be read, so
+    /// the state of what lives there is unknown. Always `false` outside clusters.
+    pub fn member_down(&self, member: &str) -> bool {
+        if member.is_empty() || member == "none" {
+            return false;
+        }
+        match &self.members {
+            Some(members) => !members.iter().any(|m| {
+                m.server_name == member
+                    && matches!(m.status, lxd::MemberStatus::Online | lxd::MemberStatus::Evacuated)
+            }),
+            None => self.server.as_ref().is_some_and(|s| s.clustered),
+        }
     }
 }
 
@@ -218,15 +254,18 @@ impl HostCache {
             let known = before.get(&host.id).filter(|s| s.instances.is_ok()).and_then(|s| s.server.clone());
             async move {
                 let (taken, taken_at) = (Instant::now(), Utc::now());
-                let (server, instances) = match state.hosts.get(host, &state.identity) {
+                let polled = match state.hosts.get(host, &state.identity) {
                     Ok(client) => poll(&client, known, timeout).await,
-                    Err(e) => (None, Err(format!("{e:#}"))),
+                    Err(e) => Polled { server: None, members: None, instances: Err(format!("{e:#}")) },
                 };
-                (host.id, Snapshot { taken, taken_at, server, instances })
+                let Polled { server, members, instances } = polled;
+                let snapshot = Snapshot { taken, taken_at, server, instances, members, offline_since: None };
+                (host.id, snapshot)
             }
         });
         let results = futures::future::join_all(polls).await;
         self.calls.fetch_add(results.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        crate::hosts::keep_member_urls(state, hosts, &results).await;
         self.store(results);
     }
 
@@ -235,6 +274,18 @@ impl HostCache {
     fn store(&self, results: Vec<(HostId, Snapshot)>) {
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
         for (id, mut snapshot) in results {
+            let before = hosts.snapshots.get(&id);
+            if snapshot.instances.is_err() {
+                let since = before.filter(|s| s.instances.is_err()).and_then(|s| s.offline_since);
+                snapshot.offline_since = Some(since.unwrap_or(snapshot.taken_at));
+            }
+            if snapshot.members.is_none()
+                && let Some(known) = before.and_then(|s| s.members.as_ref())
+            {
+                // A cluster whose members could not be read this time keeps its member list, each
+                // member's status unknown (and so treated as down) until the next read.
+                snapshot.members = Some(known.iter().cloned().map(unread).collect());
+            }
             let newer: Vec<Pending> = hosts
                 .pending
                 .remove(&id)
@@ -287,6 +338,15 @@ impl HostCache {
     }
 }
 
+/// A member as last seen, its status now unknown.
+fn unread(mut member: lxd::ClusterMember) -> lxd::ClusterMember {
+    if !matches!(member.status, lxd::MemberStatus::Other(_)) {
+        member.message = format!("not read at the last poll (it was {}: {})", member.status, member.message);
+        member.status = lxd::MemberStatus::Other("Unknown".into());
+    }
+    member
+}
+
 /// Applies one job change to a host's containers. A container that keeps running keeps its last
 /// memory and addresses; one that just started shows none until the next poll.
 fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
@@ -302,6 +362,7 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
         _ => (0, Vec::new()),
     };
     let proxies = seen.get(&change.name).map(|before| before.proxies.clone()).unwrap_or_default();
+    let location = seen.get(&change.name).map(|before| before.location.clone()).unwrap_or_default();
     let observed = Observed {
         status_code: known.status_code,
         memory,
@@ -309,6 +370,7 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
         proxies,
         deployment: known.deployment.clone(),
         instance: known.instance.clone(),
+        location,
     };
     seen.insert(change.name.clone(), observed);
 }
@@ -316,12 +378,17 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
 /// Why a host that answers is still offline to Mosaic.
 const NOT_TRUSTED: &str = "the host no longer trusts Mosaic's certificate";
 
-/// Asks a host who it is (unless `known`) and lists Mosaic's containers on it.
-async fn poll(
-    client: &lxd::Client,
-    known: Option<ServerFacts>,
-    timeout: Duration,
-) -> (Option<ServerFacts>, Result<HashMap<String, Observed>, String>) {
+/// What one poll of a host found.
+struct Polled {
+    server: Option<ServerFacts>,
+    members: Option<Vec<lxd::ClusterMember>>,
+    instances: Result<HashMap<String, Observed>, String>,
+}
+
+/// Asks a host who it is (unless `known`), a cluster for its members, and lists Mosaic's
+/// containers on it.
+async fn poll(client: &lxd::Client, known: Option<ServerFacts>, timeout: Duration) -> Polled {
+    let failed = |e: String| Polled { server: None, members: None, instances: Err(e) };
     let server = match known {
         Some(facts) => facts,
         None => match tokio::time::timeout(timeout, client.server()).await {
@@ -329,19 +396,32 @@ async fn poll(
                 version: server.environment.server_version,
                 clustered: server.environment.server_clustered,
             },
-            Ok(Ok(_)) => return (None, Err(NOT_TRUSTED.into())),
-            Ok(Err(e)) => return (None, Err(e.to_string())),
-            Err(_) => return (None, Err(format!("no answer within {} s", timeout.as_secs()))),
+            Ok(Ok(_)) => return failed(NOT_TRUSTED.into()),
+            Ok(Err(e)) => return failed(e.to_string()),
+            Err(_) => return failed(format!("no answer within {} s", timeout.as_secs())),
         },
     };
-    match list(client, timeout).await {
-        Ok(instances) => (Some(server), Ok(instances)),
-        Err(e) => (None, Err(e)),
+    let members = match server.clustered {
+        // Unknown members make every clustered instance unknown rather than missing; the listing
+        // still tells what it can.
+        true => tokio::time::timeout(timeout, client.cluster_members()).await.ok().and_then(Result::ok),
+        false => None,
+    };
+    match list(client, server.clustered, timeout).await {
+        Ok(instances) => Polled { server: Some(server), members, instances: Ok(instances) },
+        Err(e) => failed(e),
     }
 }
 
-async fn list(client: &lxd::Client, timeout: Duration) -> Result<HashMap<String, Observed>, String> {
-    let filter = lxd::InstanceFilter::config_eq(MANAGED_KEY, "true").map_err(|e| e.to_string())?;
+async fn list(
+    client: &lxd::Client,
+    clustered: bool,
+    timeout: Duration,
+) -> Result<HashMap<String, Observed>, String> {
+    let mut filter = lxd::InstanceFilter::config_eq(MANAGED_KEY, "true").map_err(|e| e.to_string())?;
+    if clustered {
+        filter = filter.or_status("Error").map_err(|e| e.to_string())?;
+    }
     let listed = tokio::time::timeout(timeout * 4, client.instances(Some(&filter)))
         .await
         .map_err(|_| format!("no answer within {} s", (timeout * 4).as_secs()))?
@@ -365,6 +445,7 @@ async fn list(client: &lxd::Client, timeout: Duration) -> Result<HashMap<String,
                 proxies,
                 deployment: i.config.get(DEPLOYMENT_KEY).cloned().unwrap_or_default(),
                 instance: i.config.get(INSTANCE_KEY).cloned().unwrap_or_default(),
+                location: i.location,
             };
             (i.name, observed)
         })
@@ -390,6 +471,7 @@ mod tests {
             deployment: "d".into(),
             instance: "i".into(),
             proxies: HashMap::new(),
+            location: String::new(),
         }
     }
 
@@ -399,6 +481,8 @@ mod tests {
             taken_at: Utc::now(),
             server: None,
             instances: Ok(HashMap::from([("c1".to_owned(), c1)])),
+            members: None,
+            offline_since: None,
         }
     }
 
@@ -446,13 +530,54 @@ mod tests {
     fn a_host_that_did_not_answer_is_not_patched() {
         let cache = HostCache::default();
         let host = HostId::new();
-        let down = Snapshot {
+        let down = || Snapshot {
             taken: Instant::now(),
             taken_at: Utc::now(),
             server: None,
             instances: Err("down".into()),
+            members: None,
+            offline_since: None,
         };
-        cache.store(vec![(host, down)]);
+        cache.store(vec![(host, down())]);
         assert!(!cache.apply(host, vec![started()]));
+        // It stays offline since the first poll that found it so.
+        let since = cache.all()[&host].offline_since;
+        assert!(since.is_some());
+        cache.store(vec![(host, down())]);
+        assert_eq!(cache.all()[&host].offline_since, since);
+        cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::RUNNING, 1)))]);
+        assert_eq!(cache.all()[&host].offline_since, None);
+    }
+
+    #[test]
+    fn a_member_is_down_unless_listed_and_not_offline() {
+        let members: Vec<lxd::ClusterMember> = serde_json::from_str(
+            r#"[{"server_name": "m1", "status": "Online"}, {"server_name": "m2", "status": "Offline"},
+                {"server_name": "m3", "status": "Evacuated"}]"#,
+        )
+        .unwrap_or_default();
+        let clustered = Some(super::ServerFacts { version: "5.0.2".into(), clustered: true });
+        let mut snapshot = poll(Instant::now(), seen(StatusCode::RUNNING, 1));
+        assert!(!snapshot.member_down("m1"), "outside clusters nothing is down");
+        snapshot.server = clustered;
+        assert!(snapshot.member_down("m1"), "members not read: cannot tell");
+        snapshot.members = Some(members);
+        assert!(!snapshot.member_down("m1"));
+        assert!(snapshot.member_down("m2"));
+        assert!(!snapshot.member_down("m3"), "an evacuated member still answers for its instances");
+        assert!(snapshot.member_down("m9"), "a member the cluster no longer has");
+        assert!(!snapshot.member_down("none") && !snapshot.member_down(""));
+
+        // A poll that cannot read the members keeps the list, every member's status unknown.
+        let cache = HostCache::default();
+        let host = HostId::new();
+        cache.store(vec![(host, snapshot)]);
+        let mut unread = poll(Instant::now(), seen(StatusCode::RUNNING, 1));
+        unread.server = Some(super::ServerFacts { version: "5.0.2".into(), clustered: true });
+        cache.store(vec![(host, unread)]);
+        let kept = cache.all()[&host].clone();
+        let names: Vec<&str> = kept.members.iter().flatten().map(|m| m.server_name.as_str()).collect();
+        assert_eq!(names, ["m1", "m2", "m3"]);
+        assert!(kept.member_down("m1"), "a member whose status is unknown counts as down");
     }
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use mosaic_types::cloud_configs::{ImageProtocol, ImageServer};
+
 use crate::error::ApiError;
 
 /// Largest user-data accepted, in bytes. LXD stores it as a config value; cloud-init templates
@@ -59,6 +61,58 @@ pub fn image(text: &str) -> Result<(), ApiError> {
         return Err(ApiError::validation(format!("image {text:?} must not contain spaces")));
     }
     Ok(())
+}
+
+/// Largest image server certificate accepted (a PEM certificate is 1–3 KiB; a chain a few).
+const MAX_CERTIFICATE: usize = 16 * 1024;
+
+/// Checks an image server: an `https://` URL with a host (a path is fine: simplestreams trees
+/// live under one; no credentials, query or fragment, which LXD would send on), a protocol, and
+/// an optional PEM certificate. The image reference must be usable on the server too.
+///
+/// Mosaic never connects to the server: the LXD hosts do, when they lack the image.
+pub fn image_server(image: &str, server: Option<&ImageServer>) -> Result<(), ApiError> {
+    let Some(server) = server else { return Ok(()) };
+    let text = server.url.trim();
+    if text.len() > 2048 || text != server.url {
+        return Err(ApiError::validation("image_server.url must be at most 2048 characters, without spaces"));
+    }
+    let url = url::Url::parse(text)
+        .map_err(|e| ApiError::validation(format!("image_server.url {text:?} is not a URL: {e}")))?;
+    if url.scheme() != "https" || url.host_str().is_none() {
+        return Err(ApiError::validation(format!("image_server.url {text:?} must be an https:// URL")));
+    }
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(ApiError::validation(format!(
+            "image_server.url {text:?} must not carry credentials, a query or a fragment"
+        )));
+    }
+    if let Some(pem) = &server.certificate {
+        let one = pem.matches("-----BEGIN CERTIFICATE-----").count() >= 1
+            && pem.contains("-----END CERTIFICATE-----");
+        if pem.len() > MAX_CERTIFICATE || !one || pem.contains('\0') {
+            return Err(ApiError::validation(format!(
+                "image_server.certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----), at most {} KiB",
+                MAX_CERTIFICATE / 1024
+            )));
+        }
+    }
+    let protocol = match server.protocol {
+        ImageProtocol::Lxd => lxd::ImageProtocol::Lxd,
+        ImageProtocol::Simplestreams => lxd::ImageProtocol::SimpleStreams,
+    };
+    let reference = if image.len() == 64 && image.chars().all(|c| c.is_ascii_hexdigit()) {
+        lxd::ImageRef::Fingerprint(image.to_owned())
+    } else {
+        lxd::ImageRef::Alias(image.to_owned())
+    };
+    lxd::RemoteImage::new(url, protocol, reference)
+        .validate()
+        .map_err(|e| ApiError::validation(format!("image_server: {e}")))
 }
 
 /// Checks extra LXD config keys against the allow-list: `environment.*`, `limits.*` and `user.*`
@@ -175,6 +229,33 @@ mod tests {
             let devices: Vec<(&str, &[(&str, &str)])> =
                 device.as_deref().map(|d| vec![("d", d)]).unwrap_or_default();
             assert!(profile(&profile_with(&config, &devices)).is_err(), "{config:?} {device:?}");
+        }
+    }
+
+    #[test]
+    fn image_servers_must_be_https_with_a_pem_certificate() {
+        let server = |url: &str, certificate: Option<&str>| ImageServer {
+            url: url.into(),
+            protocol: ImageProtocol::Simplestreams,
+            certificate: certificate.map(str::to_owned),
+        };
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        assert!(image_server("debian/12", None).is_ok());
+        assert!(image_server("debian/12", Some(&server("https://images.example", None))).is_ok());
+        assert!(
+            image_server("debian/12", Some(&server("https://127.0.0.1:8443/releases/", Some(pem)))).is_ok()
+        );
+        for bad in [
+            server("http://images.example", None),
+            server("https://", None),
+            server("images.example", None),
+            server("https://user:pw@images.example", None),
+            server("https://images.example/?x=1", None),
+            server(" https://images.example", None),
+            server("https://images.example", Some("not a certificate")),
+            server("https://images.example", Some(&"A".repeat(20_000))),
+        ] {
+            assert!(image_server("debian/12", Some(&bad)).is_err(), "{bad:?}");
         }
     }
 

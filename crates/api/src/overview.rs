@@ -17,11 +17,17 @@ use crate::cache::{Observed, Snapshot};
 /// The host snapshots a request works from.
 pub type Snapshots = HashMap<HostId, Arc<Snapshot>>;
 
-/// What LXD last said about one instance.
+/// What LXD last said about one instance. On a host that does not answer, or on a cluster member
+/// that does not (LXD lists its instances as `Error` without their config, or not at all), it is
+/// unknown, never missing.
 pub fn status_of<'a>(row: &Row, snapshots: &'a Snapshots) -> (InstanceStatus, Option<&'a Observed>) {
     let Some(snapshot) = snapshots.get(&row.host_id) else { return (InstanceStatus::Unknown, None) };
     let Ok(instances) = &snapshot.instances else { return (InstanceStatus::Unknown, None) };
     match instances.get(&row.name) {
+        Some(seen) if seen.unreachable() => (InstanceStatus::Unknown, None),
+        None if row.location.as_deref().is_some_and(|m| snapshot.member_down(m)) => {
+            (InstanceStatus::Unknown, None)
+        }
         Some(seen) => {
             let status = match seen.status_code {
                 lxd::StatusCode::RUNNING => InstanceStatus::Running,
@@ -95,6 +101,8 @@ pub fn instance(row: &Row, cloud_config: String, snapshots: &Snapshots) -> Insta
         name: row.name.clone(),
         deployment_id: row.deployment_id,
         host_id: row.host_id,
+        location: location_of(row, seen),
+        image_fingerprint: row.image_fingerprint.clone(),
         cloud_config_id: row.cloud_config_id,
         cloud_config,
         revision: row.revision,
@@ -112,6 +120,23 @@ pub fn instance(row: &Row, cloud_config: String, snapshots: &Snapshots) -> Insta
         last_started_at: row.last_started_at,
         last_stopped_at: row.last_stopped_at,
     }
+}
+
+/// The cluster member an instance lives on: where LXD last listed it (it may have moved, e.g. when
+/// its member was evacuated), else where Mosaic placed it.
+pub fn location_of(row: &Row, seen: Option<&Observed>) -> Option<String> {
+    seen.map(|s| s.location.as_str())
+        .filter(|l| !l.is_empty() && *l != "none")
+        .map(str::to_owned)
+        .or_else(|| row.location.clone())
+}
+
+/// Whether LXD can act on an instance now, as the host cache last saw it: its host answers and,
+/// on a cluster, its member is not offline.
+pub fn reachable(row: &Row, snapshots: &Snapshots) -> bool {
+    snapshots.get(&row.host_id).is_some_and(|s| {
+        s.instances.is_ok() && !row.location.as_deref().is_some_and(|member| s.member_down(member))
+    })
 }
 
 /// A deployment's instances grouped by host (hosts by name), and the containers that carry the
@@ -158,4 +183,106 @@ pub fn by_host(
     }
     orphaned.sort_by(|a, b| a.name.cmp(&b.name));
     (grouped, orphaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use chrono::Utc;
+    use lxd::StatusCode;
+    use mosaic_types::instances::{InstanceStatus, Lifecycle, Readiness};
+    use mosaic_types::{CloudConfigId, DeploymentId, HostId, InstanceId};
+
+    use super::*;
+    use crate::cache::{Observed, ServerFacts, Snapshot};
+
+    fn row(host: HostId, name: &str, location: Option<&str>) -> Row {
+        Row {
+            id: InstanceId::new(),
+            deployment_id: DeploymentId::new(),
+            cloud_config_id: CloudConfigId::new(),
+            revision: 1,
+            host_id: host,
+            name: name.into(),
+            ordinal: 1,
+            profiles: vec![],
+            state: Lifecycle::Created,
+            last_error: None,
+            readiness: Readiness::Pending,
+            readiness_detail: None,
+            phone_home_secret: None,
+            phoned_home_at: None,
+            created_at: Utc::now(),
+            first_started_at: None,
+            last_started_at: None,
+            last_stopped_at: None,
+            heal_attempts: 0,
+            heal_not_before: None,
+            image_fingerprint: None,
+            location: location.map(str::to_owned),
+        }
+    }
+
+    fn seen(status_code: StatusCode, instance: &str, location: &str) -> Observed {
+        Observed {
+            status_code,
+            memory: 0,
+            addresses: vec![],
+            deployment: String::new(),
+            instance: instance.into(),
+            location: location.into(),
+            proxies: HashMap::new(),
+        }
+    }
+
+    /// A cluster whose m1 is online and m2 offline, listing `instances`.
+    fn cluster(instances: Vec<(&str, Observed)>) -> Snapshot {
+        let members = serde_json::from_str(
+            r#"[{"server_name": "m1", "status": "Online"}, {"server_name": "m2", "status": "Offline"}]"#,
+        )
+        .unwrap_or_default();
+        Snapshot {
+            taken: Instant::now(),
+            taken_at: Utc::now(),
+            server: Some(ServerFacts { version: "5.0.2".into(), clustered: true }),
+            instances: Ok(instances.into_iter().map(|(n, o)| (n.to_owned(), o)).collect()),
+            members: Some(members),
+            offline_since: None,
+        }
+    }
+
+    #[test]
+    fn an_offline_members_instances_are_unknown_never_missing() {
+        let host = HostId::new();
+        let snapshots: Snapshots = HashMap::from([(
+            host,
+            Arc::new(cluster(vec![
+                ("on-m1", seen(StatusCode::RUNNING, "k1", "m1")),
+                // How LXD lists an instance of a member it cannot reach.
+                ("on-m2", seen(StatusCode::ERROR, "", "m2")),
+            ])),
+        )]);
+        let status = |r: &Row| status_of(r, &snapshots).0;
+        assert_eq!(status(&row(host, "on-m1", Some("m1"))), InstanceStatus::Running);
+        assert_eq!(status(&row(host, "on-m2", Some("m2"))), InstanceStatus::Unknown);
+        // Not listed at all, on the offline member: unknown; on the online one: missing.
+        assert_eq!(status(&row(host, "gone-m2", Some("m2"))), InstanceStatus::Unknown);
+        assert_eq!(status(&row(host, "gone-m1", Some("m1"))), InstanceStatus::Missing);
+        assert!(reachable(&row(host, "on-m1", Some("m1")), &snapshots));
+        assert!(!reachable(&row(host, "on-m2", Some("m2")), &snapshots));
+        assert!(!reachable(&row(HostId::new(), "x", None), &snapshots), "a host never polled");
+    }
+
+    #[test]
+    fn where_lxd_lists_an_instance_wins_over_where_it_was_placed() {
+        let host = HostId::new();
+        let placed = row(host, "c1", Some("m1"));
+        assert_eq!(location_of(&placed, Some(&seen(StatusCode::RUNNING, "k", "m2"))).as_deref(), Some("m2"));
+        assert_eq!(location_of(&placed, None).as_deref(), Some("m1"));
+        let standalone = row(host, "c1", None);
+        assert_eq!(location_of(&standalone, Some(&seen(StatusCode::RUNNING, "k", "none"))), None);
+    }
 }

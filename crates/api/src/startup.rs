@@ -307,6 +307,8 @@ async fn register_local_lxd(pool: &mosaic_db::DbPool, socket: &std::path::Path) 
                 url: None,
                 fingerprint: None,
                 socket_path: Some(&path),
+                project: "default",
+                member_urls: Vec::new(),
             };
             Host::create(conn, &new)?;
         }

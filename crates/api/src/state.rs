@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mosaic_db::DbPool;
-use mosaic_types::HostId;
 
 use crate::cache::HostCache;
 use crate::config::Settings;
@@ -25,8 +24,9 @@ pub struct AppState {
     pub identity: Arc<lxd::Identity>,
     /// One LXD client per registered host.
     pub hosts: Arc<HostClients>,
-    /// The per-host bound on concurrent LXD calls, shared by every job of this server.
-    pub limiter: Arc<lxd::HostLimiter<HostId>>,
+    /// The per-host (on a cluster, per-member) bound on concurrent LXD calls, shared by every job
+    /// of this server.
+    pub limiter: Arc<lxd::HostLimiter<crate::placement::Slot>>,
     /// Wakes the job runner and tells event streams about progress.
     pub jobs: Arc<JobSignals>,
     /// What LXD last said about Mosaic's containers, per host.

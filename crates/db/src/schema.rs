@@ -38,6 +38,9 @@ diesel::table! {
         author_id -> Nullable<Uuid>,
         author_name -> Text,
         created_at -> Timestamptz,
+        image_server -> Nullable<Text>,
+        image_protocol -> Nullable<Text>,
+        image_certificate -> Nullable<Text>,
     }
 }
 
@@ -108,6 +111,8 @@ diesel::table! {
         socket_path -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        project -> Text,
+        member_urls -> Array<Nullable<Text>>,
     }
 }
 
@@ -142,6 +147,8 @@ diesel::table! {
         last_stopped_at -> Nullable<Timestamptz>,
         heal_attempts -> Int4,
         heal_not_before -> Nullable<Timestamptz>,
+        image_fingerprint -> Nullable<Text>,
+        location -> Nullable<Text>,
     }
 }
 
@@ -156,6 +163,7 @@ diesel::table! {
         finished -> Bool,
         error -> Nullable<Text>,
         updated_at -> Timestamptz,
+        progress -> Nullable<Text>,
     }
 }
 

@@ -27,16 +27,16 @@ pub struct Instance {
     #[serde(default, rename = "type")]
     pub kind: String,
     /// Its own configuration keys (without profiles').
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub config: HashMap<String, String>,
     /// Configuration with the profiles' keys merged in.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub expanded_config: HashMap<String, String>,
     /// Its own devices.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub devices: HashMap<String, HashMap<String, String>>,
     /// The profiles applied, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub profiles: Vec<String>,
     /// When it was created (RFC 3339).
     #[serde(default)]
@@ -53,6 +53,16 @@ pub struct Instance {
     /// Live state; present when listed with `recursion=2` (or fetched with `recursion=1`).
     #[serde(default)]
     pub state: Option<InstanceState>,
+}
+
+/// A field LXD may send as `null` (a cluster lists an instance of a member it cannot reach with
+/// `config`, `devices` and `profiles` all `null`): read as empty.
+fn null_as_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Instance {
@@ -260,6 +270,16 @@ impl InstanceFilter {
         }
         Ok(InstanceFilter(format!("config.{key} eq {value}")))
     }
+
+    /// The same filter, or instances whose status is `status`. A cluster lists the instances of
+    /// a member it cannot reach with status `Error` and without their config, so a config filter
+    /// alone leaves them out; `or_status("Error")` keeps them in sight.
+    pub fn or_status(self, status: &str) -> Result<Self> {
+        if status.is_empty() || !status.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(Error::invalid("instance filter", format!("status {status:?}")));
+        }
+        Ok(InstanceFilter(format!("{} or status eq {status}", self.0)))
+    }
 }
 
 impl Client {
@@ -358,5 +378,28 @@ mod tests {
         );
         let local = serde_json::to_value(InstanceSource::image_alias("busybox")).unwrap();
         assert_eq!(local, serde_json::json!({"type": "image", "alias": "busybox"}));
+    }
+
+    #[test]
+    fn an_instance_of_an_unreachable_member_is_read() {
+        // How LXD 5.0.2 lists an instance whose cluster member does not answer.
+        let listed: Vec<Instance> = serde_json::from_str(
+            r#"[{"name": "web-1", "status": "Error", "status_code": 112, "location": "m2", "config": null,
+                 "devices": null, "expanded_config": null, "expanded_devices": null, "profiles": null,
+                 "state": null, "created_at": "0001-01-01T00:00:00Z"}]"#,
+        )
+        .unwrap();
+        assert_eq!(listed[0].status_code, StatusCode::ERROR);
+        assert_eq!(listed[0].location, "m2");
+        assert!(listed[0].config.is_empty() && listed[0].profiles.is_empty() && listed[0].state.is_none());
+    }
+
+    #[test]
+    fn a_filter_can_keep_instances_of_unreachable_members() {
+        let filter =
+            InstanceFilter::config_eq("user.mosaic.managed", "true").unwrap().or_status("Error").unwrap();
+        assert_eq!(filter.0, "config.user.mosaic.managed eq true or status eq Error");
+        let base = InstanceFilter::config_eq("user.a", "b").unwrap();
+        assert!(base.or_status("Error or config.x eq y").is_err());
     }
 }

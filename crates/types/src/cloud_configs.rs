@@ -23,8 +23,10 @@ pub struct CloudConfig {
     pub revision: i32,
     /// The cloud-init user-data (starts with `#cloud-config`).
     pub user_data: String,
-    /// The image: an alias or a fingerprint.
+    /// The image: an alias or a fingerprint, on the hosts or (with `image_server`) on that server.
     pub image: String,
+    /// The image server the image comes from; `null`: the image is on the hosts already.
+    pub image_server: Option<ImageServer>,
     /// Extra LXD config keys for instances.
     pub config: BTreeMap<String, String>,
     /// Deployments using it.
@@ -33,6 +35,36 @@ pub struct CloudConfig {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+crate::stored::stored_enum! {
+    /// The protocol an image server speaks.
+    pub enum ImageProtocol {
+        /// Another LXD server's API: its public images (with `certificate`, a self-signed one).
+        Lxd = "lxd",
+        /// A static simplestreams tree (`streams/v1/index.json`), as public image servers publish.
+        Simplestreams = "simplestreams",
+    }
+}
+
+/// An image server a cloud-config's image is pulled from: a host that lacks the image downloads it
+/// when a deploy needs it (once per host and job), and keeps it.
+///
+/// Mosaic never contacts the server itself: the LXD host does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageServer {
+    /// `https://HOST[:PORT][/PATH]` (a simplestreams tree may live under a path).
+    #[schema(min_length = 9, max_length = 2048, pattern = r"^https://[^\s?#]+$")]
+    pub url: String,
+    /// `lxd` or `simplestreams`.
+    pub protocol: ImageProtocol,
+    /// The server's certificate (PEM), for a server the hosts' system CAs do not vouch for (a
+    /// self-signed LXD server, a private mirror): the host then trusts exactly that certificate
+    /// for the download.
+    #[serde(default)]
+    #[schema(max_length = 16384)]
+    pub certificate: Option<String>,
 }
 
 /// A deployment, named.
@@ -60,9 +92,12 @@ pub struct CreateCloudConfig {
     pub description: String,
     /// cloud-init user-data: must start with `#cloud-config` and be a YAML mapping.
     pub user_data: String,
-    /// Image alias or fingerprint.
+    /// Image alias or fingerprint (on `image_server` when given, else on the hosts).
     #[schema(min_length = 1, max_length = 255)]
     pub image: String,
+    /// Where hosts that lack the image pull it from; omitted or `null`: it is on the hosts.
+    #[serde(default)]
+    pub image_server: Option<ImageServer>,
     /// Extra LXD config keys: `environment.*`, `limits.*` and `user.*` (except Mosaic's own).
     #[serde(default)]
     pub config: BTreeMap<String, String>,
@@ -91,6 +126,11 @@ pub struct UpdateCloudConfig {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 255)]
     pub image: Option<String>,
+    /// New image server (new revision): omitted keeps the current one, `null` makes the image a
+    /// local one (on the hosts), an object names the server.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ImageServer>)]
+    pub image_server: Option<Option<ImageServer>>,
     /// New config keys, replacing the old ones (new revision).
     #[serde(default)]
     pub config: Option<BTreeMap<String, String>>,
@@ -105,6 +145,8 @@ pub struct Revision {
     pub user_data: String,
     /// The image.
     pub image: String,
+    /// The image server it comes from (`null`: on the hosts).
+    pub image_server: Option<ImageServer>,
     /// The config keys.
     pub config: BTreeMap<String, String>,
     /// Who made it.
@@ -135,6 +177,39 @@ pub struct RevisionDiff {
     pub user_data: String,
     /// The image, if it changed: `[from, to]`.
     pub image: Option<[String; 2]>,
+    /// The image server, if it changed: `[from, to]` (`null` for an image on the hosts).
+    pub image_server: Option<[Option<ImageServer>; 2]>,
     /// Config keys that changed: key → `[from, to]` (null where absent).
     pub config: BTreeMap<String, [Option<String>; 2]>,
+}
+
+/// A field that may be absent (`None`, by `#[serde(default)]`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_tells_absent_from_null_from_a_server() {
+        let absent: UpdateCloudConfig = serde_json::from_str("{}").unwrap_or_default();
+        assert_eq!(absent.image_server, None);
+        let null: UpdateCloudConfig = serde_json::from_str(r#"{"image_server": null}"#).unwrap_or_default();
+        assert_eq!(null.image_server, Some(None));
+        let set: UpdateCloudConfig = serde_json::from_str(
+            r#"{"image_server": {"url": "https://images.example", "protocol": "simplestreams"}}"#,
+        )
+        .unwrap_or_default();
+        let server = set.image_server.flatten().map(|s| (s.url, s.protocol));
+        assert_eq!(server, Some(("https://images.example".to_owned(), ImageProtocol::Simplestreams)));
+        // Sent back as it came: absent stays absent, null stays null.
+        assert!(!serde_json::to_string(&absent).unwrap_or_default().contains("image_server"));
+        assert!(serde_json::to_string(&null).unwrap_or_default().contains(r#""image_server":null"#));
+    }
 }

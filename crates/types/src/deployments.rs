@@ -132,6 +132,10 @@ pub struct DeployCloudConfig {
     /// The hosts to place them on.
     #[schema(min_items = 1)]
     pub hosts: Vec<HostId>,
+    /// For clustered hosts, the members to place them on, by host (default: every online
+    /// member). Instances are spread over the members (`?target=`).
+    #[serde(default)]
+    pub members: std::collections::BTreeMap<HostId, Vec<String>>,
     /// How to place them.
     #[serde(default)]
     pub placement: Placement,

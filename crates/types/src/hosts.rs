@@ -31,6 +31,12 @@ pub struct Host {
     pub fingerprint: Option<String>,
     /// Its unix socket path (unix hosts).
     pub socket_path: Option<String>,
+    /// The LXD project every call for it is scoped to (`default` unless registered otherwise):
+    /// its instances, profiles and images are that project's.
+    pub project: String,
+    /// The members of the cluster it is (empty for a standalone host), by name, with their status
+    /// as the host cache last saw it. Mosaic fails over between their URLs.
+    pub members: Vec<ClusterMember>,
     /// Whether it answered just now, and what it said.
     pub status: HostStatus,
     /// When it was registered.
@@ -52,6 +58,8 @@ pub struct HostStatus {
     pub checked_at: Option<DateTime<Utc>>,
     /// Whether its instances' status is live (its event stream) or polled.
     pub events: HostEvents,
+    /// Since when it has not answered, as this server saw it (`null` while it answers).
+    pub offline_since: Option<DateTime<Utc>>,
 }
 
 /// A host's event stream: while it is open, its containers' status changes show within a
@@ -67,6 +75,33 @@ pub struct HostEvents {
     pub since: Option<DateTime<Utc>>,
     /// When Mosaic tries to reconnect next, while it is down.
     pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// How a cluster member is doing, as LXD reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// Answering and taking part: new instances may be placed there.
+    Online,
+    /// Not answering its peers: its instances' state is unknown, and nothing is placed there.
+    Offline,
+    /// Emptied by an operator for maintenance: nothing is placed there.
+    Evacuated,
+    /// Any other status LXD reports (the message says which).
+    Unknown,
+}
+
+/// One member of a clustered host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterMember {
+    /// Its name: what instances' `location` says, and what a deploy may choose.
+    pub name: String,
+    /// Its API address.
+    pub url: String,
+    /// How it is doing.
+    pub status: MemberStatus,
+    /// LXD's words about it ("Fully operational", or why not).
+    pub message: String,
 }
 
 /// `POST /api/v1/hosts`: register a host, over HTTPS or a unix socket.
@@ -95,6 +130,11 @@ pub struct CreateHost {
     /// Path of the local daemon's unix socket.
     #[serde(default)]
     pub socket_path: Option<String>,
+    /// The LXD project to work in (default `default`). The same daemon may be registered once
+    /// per project.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 63, pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    pub project: Option<String>,
 }
 
 /// `PATCH /api/v1/hosts/{id}`.
@@ -145,4 +185,41 @@ pub struct HostImage {
     pub architecture: String,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// `POST /api/v1/hosts/{id}/forget`: forget a host that is gone for good.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgetHost {
+    /// The operator says the host is gone for good: forget it even though it stopped answering
+    /// only recently. Without it, a host must have been offline for at least ten minutes.
+    #[serde(default)]
+    pub gone: bool,
+}
+
+/// What forgetting a host closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ForgottenHost {
+    /// The host (no longer registered).
+    pub host_id: HostId,
+    /// Its name.
+    pub name: String,
+    /// The instances whose rows were closed (each also recorded in the audit log).
+    pub instances: Vec<ClosedInstance>,
+    /// Deployments that were being deleted and had nothing left but instances on this host:
+    /// they are gone now.
+    pub deployments_removed: Vec<crate::cloud_configs::DeploymentRef>,
+}
+
+/// An instance row closed because its host was forgotten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ClosedInstance {
+    /// The instance.
+    pub id: crate::ids::InstanceId,
+    /// Its LXD name.
+    pub name: String,
+    /// Its deployment.
+    pub deployment_id: crate::ids::DeploymentId,
+    /// The deployment's name.
+    pub deployment_name: String,
 }

@@ -63,6 +63,11 @@ pub struct Instance {
     pub deployment_id: DeploymentId,
     /// The host it lives on.
     pub host_id: HostId,
+    /// The cluster member it lives on (`null` outside clusters): where LXD last said it is, or
+    /// where Mosaic placed it.
+    pub location: Option<String>,
+    /// The fingerprint of the image it was made from (`null` until it is created).
+    pub image_fingerprint: Option<String>,
     /// The cloud-config it was made from.
     pub cloud_config_id: CloudConfigId,
     /// `namespace/name` of that cloud-config.

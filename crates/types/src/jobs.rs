@@ -55,6 +55,8 @@ crate::stored::stored_enum! {
     pub enum JobStep {
         /// Not started yet.
         Queued = "queued",
+        /// Waiting for the host to pull the image from its image server (`progress` says how far).
+        Downloading = "downloading",
         /// LXD is creating the container.
         Creating = "creating",
         /// LXD is starting it.
@@ -122,6 +124,9 @@ pub struct JobItem {
     pub host_name: String,
     /// Its current step.
     pub step: JobStep,
+    /// How far the step is, in LXD's words, while it reports it (an image download's
+    /// `rootfs: 40% (12.30MB/s)`).
+    pub progress: Option<String>,
     /// Whether it is finished.
     pub finished: bool,
     /// Why it failed, in LXD's words where LXD said.

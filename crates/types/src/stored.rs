@@ -1,9 +1,10 @@
 //! States stored as text: one definition gives the wire name, the stored name and the parser.
 //!
 //! Every state Mosaic keeps (an instance's lifecycle and readiness, a job's kind, state and step,
-//! a deployment's status, a host's transport) is an enum from the database to the wire. The
-//! database holds the same lower-case word the JSON uses, and refuses any other with a `CHECK`
-//! constraint; reading back a word this build does not know is an error, never a guess.
+//! a deployment's status, a host's transport, an image server's protocol) is an enum from the
+//! database to the wire. The database holds the same lower-case word the JSON uses, and refuses
+//! any other with a `CHECK` constraint; reading back a word this build does not know is an error,
+//! never a guess.
 
 use std::fmt;
 
@@ -111,6 +112,7 @@ pub(crate) use stored_enum;
 #[cfg(test)]
 mod tests {
     use crate::audit::Outcome;
+    use crate::cloud_configs::ImageProtocol;
     use crate::deployments::DeploymentStatus;
     use crate::hosts::HostTransport;
     use crate::instances::{Lifecycle, Readiness};
@@ -139,6 +141,7 @@ mod tests {
         round_trips(DeploymentStatus::ALL);
         round_trips(HostTransport::ALL);
         round_trips(Outcome::ALL);
+        round_trips(ImageProtocol::ALL);
         let err = "finished".parse::<JobState>().err().map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("\"finished\" is not a known JobState"));
     }

@@ -28,6 +28,22 @@ pub fn max_len(what: &str, value: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks an LXD project name: 1 to 63 letters, digits, `_`, `.` and `-`, starting with a letter
+/// or digit (it travels in every request's `?project=`, so nothing that needs quoting).
+pub fn lxd_project(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 63
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "project {value:?} must be 1 to 63 letters, digits, '_', '.' and '-', starting with a letter or digit"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +54,16 @@ mod tests {
         assert!(resource_name("name", "web-1").is_ok());
         for bad in ["", "1site", "_x", "a b", "a/b", "é", &"a".repeat(65)] {
             assert!(resource_name("name", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn projects() {
+        for good in ["default", "team-a", "Team_1.prod", "9lives"] {
+            assert!(lxd_project(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "-x", ".x", "a b", "a/b", "a?b", "a&b", &"a".repeat(64)] {
+            assert!(lxd_project(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -179,6 +179,8 @@ fn request(
             hosts: row.hosts.iter().copied().collect(),
             placement: row.placement,
             profiles: row.profiles.iter().cloned().collect(),
+            // Clustered hosts: every online member (the server's default).
+            members: Default::default(),
         });
     }
     Ok(DeployRequest { cloud_configs: items, phone_home, start })

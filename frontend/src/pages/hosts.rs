@@ -58,6 +58,7 @@ pub fn hosts() -> Html {
                 trust_token: is_token.then(|| secret.clone()),
                 trust_password: (!secret.is_empty() && !is_token).then_some(secret),
                 socket_path: None,
+                project: None,
             })
         })
     };

@@ -53,6 +53,7 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("create_host", Admin, Outside),
     ("update_host", Admin, Outside),
     ("delete_host", Admin, Outside),
+    ("forget_host", Admin, Outside),
     // Routing: its status is a read; how the load balancer reaches a host's instances (a proxy
     // device Mosaic adds, or the instance's own address) is host configuration, for admins.
     ("get_routing", Viewer, Shared),

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 
 pub mod claim;
 mod error;
+pub mod images;
 pub mod readiness;
 pub mod rotation;
 pub mod run;
@@ -158,6 +159,7 @@ pub fn enqueue(
             finished: false,
             error: None,
             updated_at: Utc::now(),
+            progress: None,
         })
         .collect();
     let new = NewJob {
@@ -210,6 +212,8 @@ pub fn to_wire(job: JobRow, items: Vec<ItemRow>) -> Job {
                 instance_name: i.instance_name,
                 host_id: i.host_id,
                 host_name: i.host_name,
+                // What a step reported is shown while the item is in that step.
+                progress: i.progress.filter(|_| i.step == JobStep::Downloading && !i.finished),
                 step: i.step,
                 finished: i.finished,
                 error: i.error,

@@ -18,6 +18,7 @@ use super::readiness::{JobImageFacts, Verdict};
 use super::{Error, steps};
 use crate::cache::{Change, Known};
 use crate::db;
+use crate::placement::Slot;
 use crate::state::AppState;
 
 /// Everything a job's items need, loaded once.
@@ -42,6 +43,9 @@ pub struct JobContext {
     pub images: HashMap<HostId, tokio::sync::OnceCell<Vec<lxd::Image>>>,
     /// What this job learnt about images (see [`super::readiness::ImageFacts`]).
     pub image_facts: JobImageFacts,
+    /// Which image each instance is made from, and the pulls from image servers (see
+    /// [`super::images`]).
+    pub job_images: super::images::JobImages,
     /// Steps recorded and not yet written.
     steps: PendingSteps,
 }
@@ -255,19 +259,22 @@ async fn work_to_end(
 /// Loads what the job's items need.
 async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
     let id = held.claim.job;
-    let (job, items, instances, hosts, revisions, pinned) = db::run(&state.pool, move |conn| {
+    let (job, items, instances, hosts, revisions, pinned, recorded) = db::run(&state.pool, move |conn| {
         let job = Job::find(conn, id)?;
         let items = Job::items(conn, id)?;
         let ids: Vec<InstanceId> = items.iter().map(|i| i.instance_id).collect();
-        let (instances, pinned): (Vec<Instance>, HashMap<CloudConfigId, i32>) = match job.deployment_id {
+        let (instances, pinned, recorded): (Vec<Instance>, HashMap<CloudConfigId, i32>, _) = match job
+            .deployment_id
+        {
             Some(d) => (
                 Instance::for_deployments(conn, &[d])?.into_iter().filter(|i| ids.contains(&i.id)).collect(),
                 Deployment::members(conn, &[d])?
                     .into_iter()
                     .map(|m| (m.cloud_config_id, m.revision))
                     .collect(),
+                Instance::images_of(conn, d)?,
             ),
-            None => (Vec::new(), HashMap::new()),
+            None => (Vec::new(), HashMap::new(), Vec::new()),
         };
         let mut revisions = HashMap::new();
         let wanted = instances
@@ -280,7 +287,7 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
             }
         }
         let hosts = Host::all(conn)?;
-        Ok::<_, Error>((job, items, instances, hosts, revisions, pinned))
+        Ok::<_, Error>((job, items, instances, hosts, revisions, pinned, recorded))
     })
     .await?;
     let touched: Vec<HostId> =
@@ -295,6 +302,7 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
         pinned,
         images: touched.iter().map(|h| (*h, tokio::sync::OnceCell::new())).collect(),
         image_facts: JobImageFacts::default(),
+        job_images: super::images::JobImages::new(recorded),
         steps: PendingSteps::default(),
         job,
     })
@@ -318,9 +326,14 @@ async fn work(
     // A job taken over from a server that died: what that server did is known only to LXD.
     let resumed = pending.len() < total || ctx.held.claim.attempt > 1;
     let checks = Mutex::new(tokio::task::JoinSet::new());
+    // The bound is per host, and per member on a cluster (each member is a machine of its own).
+    let slot = |item: &JobItem| Slot {
+        host: item.host_id,
+        member: ctx.instances.get(&item.instance_id).and_then(|i| i.location.clone()),
+    };
     let results = state
         .limiter
-        .run(pending.into_iter().map(|item| (item.host_id, item)), |item| {
+        .run(pending.into_iter().map(|item| (slot(&item), item)), |item| {
             let ctx = ctx.clone();
             let checks = &checks;
             async move {

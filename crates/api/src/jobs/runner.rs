@@ -2,7 +2,6 @@
 //! them, retries deployments whose deletion waits on an offline host, and on shutdown stops
 //! claiming and lets running jobs wind down.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,8 +92,9 @@ async fn heal(state: &AppState) -> Result<(), ApiError> {
             let broken: Vec<&Instance> = rows
                 .iter()
                 .filter(|r| {
-                    // Never on a host that does not answer: its instances are unknown, not missing.
-                    let answered = snapshots.get(&r.host_id).is_some_and(|s| s.instances.is_ok());
+                    // Never on a host (or cluster member) that does not answer: its instances are
+                    // unknown, not missing.
+                    let answered = crate::overview::reachable(r, &snapshots);
                     let due = r.heal_not_before.is_none_or(|t| t <= now);
                     let missing = r.state == Lifecycle::Created
                         && crate::overview::status_of(r, &snapshots).0 == InstanceStatus::Missing;
@@ -132,13 +132,11 @@ async fn heal(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Queues a delete job for every deployment left `deleting` whose remaining instances' hosts all
-/// answer again (per the host cache), so a deletion that waited on an offline host completes by
-/// itself once the host is back.
+/// Queues a delete job for every deployment left `deleting` whose remaining instances' hosts (and
+/// cluster members) all answer again (per the host cache), so a deletion that waited on an
+/// offline host or member completes by itself once it is back.
 async fn retry_deletions(state: &AppState) -> Result<(), ApiError> {
     let snapshots = state.cache.all();
-    let online: HashSet<_> =
-        snapshots.iter().filter(|(_, s)| s.instances.is_ok()).map(|(id, _)| *id).collect();
     let queued = db::transaction(&state.pool, move |conn| {
         let mut queued = 0;
         for deployment in Deployment::deleting(conn)? {
@@ -146,7 +144,7 @@ async fn retry_deletions(state: &AppState) -> Result<(), ApiError> {
                 continue;
             }
             let rows = Instance::for_deployments(conn, &[deployment.id])?;
-            if !rows.iter().all(|r| online.contains(&r.host_id)) {
+            if !rows.iter().all(|r| crate::overview::reachable(r, &snapshots)) {
                 continue;
             }
             let hosts = Host::all(conn)?;

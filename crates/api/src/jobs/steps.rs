@@ -218,15 +218,13 @@ async fn create(
     if row.state == Lifecycle::Created {
         return Ok(Created::Before);
     }
-    ctx.step(row.id, JobStep::Creating);
     let outcome = create_in_lxd(ctx, client, row, name).await;
     let id = row.id;
     match outcome {
         Ok(image) if ctx.starts_what_it_creates() => Ok(Created::Now { image }),
         Ok(image) => {
-            ctx.held
-                .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Created, None))
-                .await?;
+            let recorded = image.clone();
+            ctx.held.write(Hold::Shared, move |c| record_created(c, id, recorded.as_deref())).await?;
             Ok(Created::Now { image })
         }
         Err(e) => {
@@ -239,9 +237,23 @@ async fn create(
     }
 }
 
-/// Makes the container from the image the cloud-config names, resolved to a fingerprint once per
-/// job and host (every container of a job is made from the same image even if an alias moves);
-/// returns that fingerprint.
+/// Records that the instance exists in LXD, made from `image`.
+fn record_created(
+    conn: &mut diesel::PgConnection,
+    id: mosaic_types::InstanceId,
+    image: Option<&str>,
+) -> diesel::QueryResult<()> {
+    Instance::set_state(conn, id, Lifecycle::Created, None)?;
+    match image {
+        Some(fingerprint) => Instance::set_image(conn, id, fingerprint),
+        None => Ok(()),
+    }
+}
+
+/// Makes the container from the image the cloud-config names, resolved to a fingerprint (and
+/// pulled from its image server when the host lacks it) once per job and host, and kept per
+/// deployment (see [`super::images`]); on a cluster, on the member it was placed on. Returns the
+/// fingerprint.
 async fn create_in_lxd(
     ctx: &JobContext,
     client: &lxd::Client,
@@ -257,7 +269,8 @@ async fn create_in_lxd(
         .as_ref()
         .map(|secret| format!("http://127.0.0.1:{PHONE_HOME_PORT}/api/phone-home/{}/{secret}", row.id));
     let user_data = userdata::render(&revision.user_data, phone_home.as_deref()).map_err(Error::Refused)?;
-    let image = ctx.fingerprint(row.host_id, &revision.image).await;
+    let image = super::images::resolve(ctx, row, revision).await?;
+    ctx.step(row.id, JobStep::Creating);
     let source = match &image {
         Some(fingerprint) => InstanceSource::image_fingerprint(fingerprint),
         None => image_source(&revision.image),
@@ -286,7 +299,11 @@ async fn create_in_lxd(
         .collect();
         post = post.device("mosaic-phone-home", device);
     }
-    let created = match client.create_instance(&post).await {
+    let asked = match &row.location {
+        Some(member) => client.create_instance_on(&post, member).await,
+        None => client.create_instance(&post).await,
+    };
+    let created = match asked {
         Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
         Err(e) => Err(e),
     };
@@ -352,17 +369,17 @@ async fn start(
             .is_some_and(|i| i.status_code == StatusCode::RUNNING);
         if !running {
             if just_created {
-                ctx.held
-                    .write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Created, None))
-                    .await?;
+                let recorded = image.clone();
+                ctx.held.write(Hold::Shared, move |c| record_created(c, id, recorded.as_deref())).await?;
             }
             return Err(e.into());
         }
     }
+    let recorded = image.clone();
     ctx.held
         .write(Hold::Shared, move |c| {
             if just_created {
-                Instance::set_state(c, id, Lifecycle::Created, None)?;
+                record_created(c, id, recorded.as_deref())?;
             }
             Instance::started(c, id)
         })

@@ -385,6 +385,8 @@ mod tests {
             last_stopped_at: None,
             heal_attempts: 0,
             heal_not_before: None,
+            image_fingerprint: None,
+            location: None,
         }
     }
 
@@ -399,6 +401,7 @@ mod tests {
                     deployment: String::new(),
                     instance: String::new(),
                     proxies: HashMap::new(),
+                    location: String::new(),
                 };
                 (name.to_string(), observed)
             })
@@ -408,6 +411,8 @@ mod tests {
             taken_at: Utc::now(),
             server: None,
             instances: Ok(instances),
+            members: None,
+            offline_since: None,
         })
     }
 
@@ -549,6 +554,8 @@ mod tests {
             taken_at: Utc::now(),
             server: None,
             instances: Err("down".into()),
+            members: None,
+            offline_since: None,
         };
         assert!(is_running(&row, Some(&down)));
     }

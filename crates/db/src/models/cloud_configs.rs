@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use mosaic_types::cloud_configs::{ImageProtocol, ImageServer};
 use mosaic_types::{CloudConfigId, DeploymentId, UserId};
 
 use crate::schema::{
@@ -66,6 +67,12 @@ pub struct Revision {
     pub author_name: String,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// The image server's URL (`None`: the image is on the hosts).
+    pub image_server: Option<String>,
+    /// The image server's protocol (with `image_server`).
+    pub image_protocol: Option<ImageProtocol>,
+    /// The image server's certificate, PEM (with `image_server`, optional).
+    pub image_certificate: Option<String>,
 }
 
 /// A revision to insert.
@@ -86,12 +93,37 @@ pub struct NewRevision<'a> {
     pub author_id: Option<UserId>,
     /// Author's name.
     pub author_name: &'a str,
+    /// Image server URL.
+    pub image_server: Option<&'a str>,
+    /// Image server protocol.
+    pub image_protocol: Option<ImageProtocol>,
+    /// Image server certificate.
+    pub image_certificate: Option<&'a str>,
+}
+
+impl<'a> NewRevision<'a> {
+    /// The image server columns of `server`.
+    pub fn with_image_server(mut self, server: Option<&'a ImageServer>) -> Self {
+        self.image_server = server.map(|s| s.url.as_str());
+        self.image_protocol = server.map(|s| s.protocol);
+        self.image_certificate = server.and_then(|s| s.certificate.as_deref());
+        self
+    }
 }
 
 impl Revision {
     /// The config keys as a map (the column only ever holds an object of strings).
     pub fn config_map(&self) -> BTreeMap<String, String> {
         serde_json::from_value(self.config.clone()).unwrap_or_default()
+    }
+
+    /// The image server the image comes from, if any.
+    pub fn image_server(&self) -> Option<ImageServer> {
+        Some(ImageServer {
+            url: self.image_server.clone()?,
+            protocol: self.image_protocol?,
+            certificate: self.image_certificate.clone(),
+        })
     }
 
     /// Inserts a revision.

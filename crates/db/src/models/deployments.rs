@@ -83,6 +83,11 @@ impl Deployment {
         deployments::table.find(id).select(Deployment::as_select()).first(conn)
     }
 
+    /// The deployments among `ids`.
+    pub fn find_many(conn: &mut PgConnection, ids: &[DeploymentId]) -> QueryResult<Vec<Deployment>> {
+        deployments::table.filter(deployments::id.eq_any(ids)).select(Deployment::as_select()).load(conn)
+    }
+
     /// Renames a deployment.
     pub fn rename(conn: &mut PgConnection, id: DeploymentId, name: &str) -> QueryResult<Deployment> {
         diesel::update(deployments::table.find(id))

@@ -27,6 +27,10 @@ pub struct Host {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The LXD project every call is scoped to.
+    pub project: String,
+    /// A clustered host's other members' URLs, to fail over to.
+    pub member_urls: Vec<Option<String>>,
 }
 
 /// A host to insert.
@@ -45,6 +49,10 @@ pub struct NewHost<'a> {
     pub fingerprint: Option<&'a str>,
     /// Unix socket path.
     pub socket_path: Option<&'a str>,
+    /// The LXD project.
+    pub project: &'a str,
+    /// A clustered host's other members' URLs.
+    pub member_urls: Vec<String>,
 }
 
 impl Host {
@@ -69,6 +77,19 @@ impl Host {
             .set((hosts::name.eq(name), hosts::updated_at.eq(Utc::now())))
             .returning(Host::as_returning())
             .get_result(conn)
+    }
+
+    /// The other members' URLs of a clustered host, without gaps.
+    pub fn member_urls(&self) -> Vec<String> {
+        self.member_urls.iter().flatten().cloned().collect()
+    }
+
+    /// Replaces a clustered host's other members' URLs (the cluster changed).
+    pub fn set_member_urls(conn: &mut PgConnection, id: HostId, urls: &[String]) -> QueryResult<()> {
+        diesel::update(hosts::table.find(id))
+            .set((hosts::member_urls.eq(urls), hosts::updated_at.eq(Utc::now())))
+            .execute(conn)
+            .map(drop)
     }
 
     /// Removes a host; `false` if there was none.

@@ -51,6 +51,10 @@ pub struct Instance {
     pub heal_attempts: i32,
     /// Healing may not try again before this.
     pub heal_not_before: Option<DateTime<Utc>>,
+    /// The fingerprint of the image it was made from, once created.
+    pub image_fingerprint: Option<String>,
+    /// The cluster member it was placed on (clustered hosts only).
+    pub location: Option<String>,
 }
 
 /// Which instances to list (see [`Instance::page`]).
@@ -92,6 +96,8 @@ pub struct NewInstance {
     pub state: Lifecycle,
     /// The phone-home secret, if enabled.
     pub phone_home_secret: Option<String>,
+    /// The cluster member to place it on (clustered hosts only).
+    pub location: Option<String>,
 }
 
 impl Instance {
@@ -144,6 +150,36 @@ impl Instance {
             .set((instances::state.eq(state), instances::last_error.eq(error)))
             .execute(conn)
             .map(drop)
+    }
+
+    /// Records the fingerprint of the image the instance was made from.
+    pub fn set_image(conn: &mut PgConnection, id: InstanceId, fingerprint: &str) -> QueryResult<()> {
+        diesel::update(instances::table.find(id))
+            .set(instances::image_fingerprint.eq(fingerprint))
+            .execute(conn)
+            .map(drop)
+    }
+
+    /// The image fingerprints instances of a deployment were made from, per cloud-config
+    /// revision: later instances of the same revision are made from the same image.
+    pub fn images_of(
+        conn: &mut PgConnection,
+        deployment: DeploymentId,
+    ) -> QueryResult<Vec<(CloudConfigId, i32, String)>> {
+        let rows: Vec<(CloudConfigId, i32, Option<String>)> = instances::table
+            .filter(instances::deployment_id.eq(deployment))
+            .filter(instances::image_fingerprint.is_not_null())
+            .order(instances::created_at)
+            .select((instances::cloud_config_id, instances::revision, instances::image_fingerprint))
+            .load(conn)?;
+        Ok(rows.into_iter().filter_map(|(cc, rev, fp)| Some((cc, rev, fp?))).collect())
+    }
+
+    /// Closes every instance row of a host (the host is being forgotten), returning them.
+    pub fn close_on_host(conn: &mut PgConnection, host: HostId) -> QueryResult<Vec<Instance>> {
+        diesel::delete(instances::table.filter(instances::host_id.eq(host)))
+            .returning(Instance::as_returning())
+            .get_results(conn)
     }
 
     /// Records a start.

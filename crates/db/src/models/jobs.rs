@@ -93,6 +93,8 @@ pub struct JobItem {
     pub error: Option<String>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// What the running step reports (an image download's progress).
+    pub progress: Option<String>,
 }
 /// A server process's hold on a running job: which process claimed it, and which of the job's
 /// claims this is. Every write a running job makes is conditional on its claim still being the
@@ -167,6 +169,17 @@ impl Job {
             .select(Job::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Whether an unfinished job has an item on a host.
+    pub fn active_on_host(conn: &mut PgConnection, host: HostId) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            job_items::table
+                .inner_join(jobs::table)
+                .filter(job_items::host_id.eq(host))
+                .filter(jobs::state.eq_any([JobState::Queued, JobState::Running])),
+        ))
+        .get_result(conn)
     }
 
     /// Claims the oldest job that is queued, or running under a server whose heartbeat is older
@@ -294,6 +307,34 @@ impl Claim {
         .bind::<diesel::sql_types::Uuid, _>(self.job.0)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+        .bind::<diesel::sql_types::Text, _>(&self.worker)
+        .bind::<diesel::sql_types::Integer, _>(self.attempt)
+        .execute(conn)
+        .map(drop)
+    }
+
+    /// Records that unfinished items wait on one piece of work, with what it reports (e.g. the
+    /// host downloading their image: step `downloading`, progress `rootfs: 40% (12.30MB/s)`), in
+    /// one statement, while the claim is current (like [`Claim::update_steps`], which this never
+    /// undoes for a finished item).
+    pub fn update_progress(
+        &self,
+        conn: &mut PgConnection,
+        instances: &[InstanceId],
+        step: JobStep,
+        progress: Option<&str>,
+    ) -> QueryResult<()> {
+        let instances: Vec<uuid::Uuid> = instances.iter().map(|i| i.0).collect();
+        diesel::sql_query(
+            "UPDATE job_items AS i SET step = $3, progress = $4, updated_at = now() \
+             WHERE i.job_id = $1 AND i.instance_id = ANY($2) AND NOT i.finished \
+               AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $1 AND j.claimed_by = $5 \
+                           AND j.attempts = $6 AND j.state = 'running')",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(self.job.0)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(instances)
+        .bind::<diesel::sql_types::Text, _>(step)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(progress)
         .bind::<diesel::sql_types::Text, _>(&self.worker)
         .bind::<diesel::sql_types::Integer, _>(self.attempt)
         .execute(conn)

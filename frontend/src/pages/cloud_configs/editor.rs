@@ -76,6 +76,7 @@ impl Draft {
                 description: self.description,
                 user_data: self.user_data,
                 image,
+                image_server: None,
                 config,
             }),
             Some(id) => Save::Update(
@@ -86,6 +87,8 @@ impl Draft {
                     description: Some(self.description),
                     user_data: Some(self.user_data),
                     image: Some(image),
+                    // Omitted: the revision keeps the image server it has.
+                    image_server: None,
                     config: Some(config),
                 },
             ),

@@ -38,6 +38,7 @@ pub async fn create_cloud_config(
     validate::max_len("description", &body.description, 2000).map_err(ApiError::validation)?;
     check::user_data(&body.user_data)?;
     check::image(&body.image)?;
+    check::image_server(&body.image, body.image_server.as_ref())?;
     check::config(&body.config)?;
 
     let created = db::transaction(&state.pool, move |conn| {
@@ -63,7 +64,11 @@ pub async fn create_cloud_config(
                 config: serde_json::to_value(&body.config).map_err(anyhow::Error::from)?,
                 author_id: Some(user.id),
                 author_name: &user.name,
-            },
+                image_server: None,
+                image_protocol: None,
+                image_certificate: None,
+            }
+            .with_image_server(body.image_server.as_ref()),
         )?;
         super::load(conn, id)
     })

@@ -27,7 +27,8 @@ pub struct Between {
     to: i32,
 }
 
-/// Compares two revisions: a unified diff of the user-data, and what changed in image and keys.
+/// Compares two revisions: a unified diff of the user-data, and what changed in image, image
+/// server and keys.
 #[utoipa::path(
     tag = "cloud-configs",
     security(("bearer" = [])),
@@ -65,5 +66,7 @@ pub async fn diff_cloud_config_revisions(
         }
     }
     let image = (a.image != b.image).then(|| [a.image.clone(), b.image.clone()]);
-    Ok(web::Json(RevisionDiff { from, to, user_data, image, config }))
+    let (server_a, server_b) = (a.image_server(), b.image_server());
+    let image_server = (server_a != server_b).then_some([server_a, server_b]);
+    Ok(web::Json(RevisionDiff { from, to, user_data, image, image_server, config }))
 }

@@ -64,6 +64,7 @@ pub(crate) fn to_wire(
         .into_iter()
         .map(|(c, r)| CloudConfig {
             config: r.config_map(),
+            image_server: r.image_server(),
             used_by: used.remove(&c.id).unwrap_or_default(),
             id: c.id,
             namespace: c.namespace,
@@ -91,6 +92,7 @@ pub(crate) fn load(conn: &mut PgConnection, id: CloudConfigId) -> Result<CloudCo
 pub(crate) fn revision_to_wire(r: RevisionRow) -> Revision {
     Revision {
         config: r.config_map(),
+        image_server: r.image_server(),
         revision: r.revision,
         user_data: r.user_data,
         image: r.image,

@@ -51,6 +51,9 @@ pub async fn restore_cloud_config_revision(
                 config: old.config.clone(),
                 author_id: Some(user.id),
                 author_name: &user.name,
+                image_server: old.image_server.as_deref(),
+                image_protocol: old.image_protocol,
+                image_certificate: old.image_certificate.as_deref(),
             },
         )?;
         diesel::update(cloud_configs::table.find(id))

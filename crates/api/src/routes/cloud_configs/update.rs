@@ -16,8 +16,9 @@ use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Changes a cloud-config. A change to its content (user-data, image or config keys) creates a
-/// new revision authored by the caller; renaming or re-describing it does not.
+/// Changes a cloud-config. A change to its content (user-data, image, image server or config keys)
+/// creates a new revision authored by the caller; renaming or re-describing it does not.
+/// `image_server`: omitted keeps the current one, `null` makes the image one on the hosts.
 #[utoipa::path(
     tag = "cloud-configs",
     security(("bearer" = [])),
@@ -65,9 +66,13 @@ pub async fn update_cloud_config(
         let content = super::find_revision(conn, id, current.current_revision)?;
         let user_data = patch.user_data.unwrap_or_else(|| content.user_data.clone());
         let image = patch.image.unwrap_or_else(|| content.image.clone());
+        let server = patch.image_server.unwrap_or_else(|| content.image_server());
+        check::image_server(&image, server.as_ref())?;
         let config = patch.config.unwrap_or_else(|| content.config_map());
-        let changed =
-            user_data != content.user_data || image != content.image || config != content.config_map();
+        let changed = user_data != content.user_data
+            || image != content.image
+            || server != content.image_server()
+            || config != content.config_map();
         let revision = if changed {
             let next = current.current_revision + 1;
             Revision::insert(
@@ -80,7 +85,11 @@ pub async fn update_cloud_config(
                     config: serde_json::to_value(&config).map_err(anyhow::Error::from)?,
                     author_id: Some(user.id),
                     author_name: &user.name,
-                },
+                    image_server: None,
+                    image_protocol: None,
+                    image_certificate: None,
+                }
+                .with_image_server(server.as_ref()),
             )?;
             next
         } else {

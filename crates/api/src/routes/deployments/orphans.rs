@@ -103,6 +103,8 @@ pub async fn adopt_deployment_orphan(
     let revision_said: Option<i32> = container.config.get(REVISION_KEY).and_then(|r| r.parse().ok());
     let key: Option<InstanceId> = container.config.get(INSTANCE_KEY).and_then(|k| k.parse().ok());
     let profiles = container.profiles.clone();
+    // A cluster says where it lives; a standalone daemon says `none` or nothing.
+    let location = Some(container.location.clone()).filter(|l| !l.is_empty() && l != "none");
     let snapshots = state.cache.all();
     let row_name = name.to_string();
     let adopted = db::transaction(&state.pool, move |conn| {
@@ -126,6 +128,7 @@ pub async fn adopt_deployment_orphan(
             profiles,
             state: Lifecycle::Created,
             phone_home_secret: None,
+            location,
         };
         Instance::insert(conn, std::slice::from_ref(&row)).or_conflict("instance_name_taken", || {
             format!("an instance named {row_name} is already on that host")

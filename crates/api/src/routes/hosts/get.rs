@@ -6,10 +6,10 @@ use mosaic_types::hosts::Host;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::hosts::{status_in, to_wire};
+use crate::hosts::to_wire;
 use crate::state::AppState;
 
-/// Shows one host with its status.
+/// Shows one host with its status and, for a cluster, its members with theirs.
 #[utoipa::path(
     tag = "hosts",
     security(("bearer" = [])),
@@ -26,6 +26,5 @@ pub async fn get_host(
     id: web::Path<HostId>,
 ) -> Result<web::Json<Host>, ApiError> {
     let host = super::find(&state, id.into_inner()).await?;
-    let status = status_in(&state.cache, host.id);
-    Ok(web::Json(to_wire(host, status)))
+    Ok(web::Json(to_wire(host, &state.cache)))
 }

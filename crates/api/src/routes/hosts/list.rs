@@ -7,11 +7,12 @@ use mosaic_types::hosts::Host;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::hosts::{status_in, to_wire};
+use crate::hosts::to_wire;
 use crate::state::AppState;
 
 /// Lists every host with its status as the host cache last saw it (no LXD call per request); a
-/// host that did not answer is shown offline, with why.
+/// host that did not answer is shown offline, with why. A cluster is one host, with its members
+/// and their status.
 #[utoipa::path(
     tag = "hosts",
     security(("bearer" = [])),
@@ -23,13 +24,5 @@ pub async fn list_hosts(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Host>>, ApiError> {
     let hosts = db::query(&state.pool, HostRow::all).await?;
-    Ok(web::Json(
-        hosts
-            .into_iter()
-            .map(|h| {
-                let status = status_in(&state.cache, h.id);
-                to_wire(h, status)
-            })
-            .collect(),
-    ))
+    Ok(web::Json(hosts.into_iter().map(|h| to_wire(h, &state.cache)).collect()))
 }

@@ -1,6 +1,5 @@
 //! `/api/v1/hosts`: the LXD hosts Mosaic manages.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use mosaic_db::models::hosts::Host;
@@ -8,7 +7,6 @@ use mosaic_types::HostId;
 use url::Url;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::config::Allowed;
 use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,6 +14,7 @@ use crate::state::AppState;
 pub mod create;
 pub mod delete;
 pub mod fingerprint;
+pub mod forget;
 pub mod get;
 pub mod images;
 pub mod list;
@@ -30,6 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get::get_host)
         .service(update::update_host)
         .service(delete::delete_host)
+        .service(forget::forget_host)
         .service(profiles::list_host_profiles)
         .service(images::list_host_images);
 }
@@ -55,27 +55,39 @@ pub(crate) fn parse_url(state: &AppState, text: &str) -> Result<Url, ApiError> {
     if url.scheme() != "https" {
         return Err(ApiError::validation(format!("url {text:?} must start with https://")));
     }
-    let Some(host) = url.host_str() else {
+    if url.host_str().is_none() {
         return Err(ApiError::validation(format!("url {text:?} has no host")));
-    };
+    }
     if !(url.path() == "/" || url.path().is_empty()) || url.query().is_some() || url.fragment().is_some() {
         return Err(ApiError::validation(format!("url {text:?} must be just https://HOST:PORT")));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ApiError::validation("url must not contain credentials"));
     }
-    if let Some(allow) = &state.settings.host_allowlist {
-        let ip: Option<IpAddr> = host.trim_matches(['[', ']']).parse().ok();
-        match ip {
-            Some(ip) if allow.iter().any(|a| matches!(a, Allowed::Network(net) if net.contains(&ip))) => {}
-            _ => {
-                return Err(ApiError::validation(format!(
-                    "url {text:?} is outside the networks this Mosaic may reach (host_allowlist)"
-                )));
-            }
-        }
+    if let Some(allow) = &state.settings.host_allowlist
+        && !crate::hosts::url_allowed(&url, allow)
+    {
+        return Err(ApiError::validation(format!(
+            "url {text:?} is outside the networks this Mosaic may reach (host_allowlist)"
+        )));
     }
     Ok(url)
+}
+
+/// Checks a unix socket path: absolute, and, when an allow-list is configured, one it names
+/// (a unix-socket host is a path on Mosaic's own machine, fully trusted by that daemon).
+pub(crate) fn check_socket(state: &AppState, path: &str) -> Result<(), ApiError> {
+    if !path.starts_with('/') || path.len() > 1024 || path.contains('\0') {
+        return Err(ApiError::validation(format!("socket_path {path:?} must be an absolute path")));
+    }
+    if let Some(allow) = &state.settings.host_allowlist
+        && !crate::hosts::socket_allowed(path, allow)
+    {
+        return Err(ApiError::validation(format!(
+            "socket_path {path:?} is not one of the sockets this Mosaic may use (host_allowlist)"
+        )));
+    }
+    Ok(())
 }
 
 /// Explains an LXD failure while registering a host, keeping LXD's own words.

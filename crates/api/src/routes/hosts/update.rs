@@ -10,7 +10,7 @@ use crate::audit::AuditTarget;
 use crate::auth::AuthUser;
 use crate::db::{self, QueryResultExt};
 use crate::error::ApiError;
-use crate::hosts::{status_in, to_wire};
+use crate::hosts::to_wire;
 use crate::state::AppState;
 
 /// Renames a host.
@@ -42,6 +42,5 @@ pub async fn update_host(
         HostRow::rename(conn, id, &name).or_conflict("host_name_taken", super::create::taken(&name))
     })
     .await?;
-    let status = status_in(&state.cache, host.id);
-    Ok(web::Json(to_wire(host, status)))
+    Ok(web::Json(to_wire(host, &state.cache)))
 }

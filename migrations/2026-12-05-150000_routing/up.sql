@@ -68,4 +68,4 @@ CREATE TABLE routing_nodes (
 -- A job item waiting for its instance to be drained from the load balancers.
 ALTER TABLE job_items DROP CONSTRAINT job_items_step_check;
 ALTER TABLE job_items ADD CONSTRAINT job_items_step_check
-    CHECK (step IN ('queued', 'creating', 'starting', 'checking', 'draining', 'stopping', 'restarting', 'deleting', 'done', 'failed'));
+    CHECK (step IN ('queued', 'downloading', 'creating', 'starting', 'checking', 'draining', 'stopping', 'restarting', 'deleting', 'done', 'failed'));
