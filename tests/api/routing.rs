@@ -572,12 +572,8 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
             .unwrap()["id"]
             .clone()
     };
-    let stopped = api
-        .job(
-            &format!("/api/v1/deployments/{id}/instances/stop"),
-            &json!({"instance_ids": [instance_id(&sorted[0])]}),
-        )
-        .await;
+    let one = instance_id(&sorted[0]);
+    let stopped = api.job(&format!("/api/v1/instances/{}/stop", one.as_str().unwrap()), &json!({})).await;
     assert_eq!(stopped["state"], "succeeded", "{stopped:#}");
     assert!(
         runtime.server_stat(&site_backend, &Name::new(sorted[0].clone()).unwrap()).await.unwrap().is_none()
