@@ -304,12 +304,8 @@ async fn main() {
     let (_, victim, victim_id) = instances[0].clone();
     let server = Name::new(victim.clone()).unwrap();
     let asked = Instant::now();
-    let job: Value = expect_json(
-        app.post(&format!("/api/v1/deployments/{id}/instances/stop"), &json!({"instance_ids": [victim_id]}))
-            .await,
-        202,
-    )
-    .await;
+    let job: Value =
+        expect_json(app.post(&format!("/api/v1/instances/{victim_id}/stop"), &json!({})).await, 202).await;
     let (mut left, mut gone) = (None, None);
     while gone.is_none() && asked.elapsed() < Duration::from_secs(60) {
         match runtime.server_stat(&backend, &server).await.unwrap() {

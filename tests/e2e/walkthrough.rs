@@ -1,5 +1,7 @@
 //! The operator's walkthrough in the browser: sign in, add the hosts, create the cloud-configs and
-//! `My_Site`, deploy 2 + 1 across two hosts, start, stop, delete — checking the page and LXD.
+//! `My_Site`, deploy 2 + 1 across two hosts, start, expose the web tier through the load balancer
+//! (address and backend states on the page, requests reach both webservers), stop, delete —
+//! checking the page, LXD and HAProxy.
 
 use fantoccini::Locator;
 use lxd::InstanceFilter;
@@ -7,7 +9,9 @@ use mosaic_testkit::{env, frontend_dir, spawn_app};
 
 use super::browser::Browser;
 
-const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n";
+/// The web tier serves a page naming its instance on port 8080 (python3's http.server, started by
+/// cloud-init), which the walkthrough exposes through Mosaic's load balancer.
+const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n  - [sh, -c, \"mkdir -p /srv/www && hostname > /srv/www/index.html\"]\n  - [systemd-run, --unit=web, python3, -m, http.server, --directory, /srv/www, \"8080\"]\n";
 const DB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo db > /var/tmp/role\"]\n";
 
 /// Containers in LXD carrying a deployment's key: (name, running).
@@ -127,15 +131,57 @@ async fn the_walkthrough_in_a_browser() {
         // In human units, once the next poll of the hosts brings it (the page refreshes itself).
         b.wait_text(&format!("tr[data-instance={name}] td.memory"), "iB", 30).await;
     }
-    b.wait_text("#deployment-ready", "ready", 10).await;
+    b.wait(".page-head .badge.service[data-state=serving]", 30).await;
     assert!(in_lxd(&deployment).await.iter().all(|(_, running)| *running));
     b.screenshot("07-deployment-running").await;
+
+    // Expose the web tier's port 8080 through the load balancer: the page shows the address and
+    // each backend's state; both webservers go UP and requests to the address reach them.
+    b.wait("#no-ports", 10).await;
+    let cloud_configs: serde_json::Value = app.get("/api/v1/cloud-configs").await.json().await.unwrap();
+    let web_id =
+        cloud_configs.as_array().unwrap().iter().find(|c| c["namespace"] == "Webservers").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    b.click("#expose").await;
+    b.select("#expose-member", &web_id).await;
+    b.fill("#expose-target", "80800").await;
+    b.click("#expose-submit").await;
+    b.wait_text(".modal .banner.error", "out of range", 10).await;
+    b.fill("#expose-target", "8080").await;
+    b.fill("#expose-path", "/").await;
+    b.click("#expose-submit").await;
+    b.wait_text("section.port .frontend-address", "127.0.0.1:", 10).await;
+    for name in ["my-site-webservers-1", "my-site-webservers-2"] {
+        b.wait_text(&format!("tr[data-backend={name}] td.backend-state"), "UP", 60).await;
+    }
+    b.wait_text("section.port .frontend-state", "listening", 10).await;
+    let address =
+        b.client.find(Locator::Css("section.port .frontend-address")).await.unwrap().text().await.unwrap();
+    let http =
+        reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    let mut reached = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let response = http.get(format!("http://{address}/")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        reached.insert(response.text().await.unwrap().trim().to_owned());
+    }
+    assert_eq!(reached, ["my-site-webservers-1", "my-site-webservers-2"].map(str::to_owned).into());
+    b.client.find(Locator::LinkText("Deployments")).await.unwrap().click().await.unwrap();
+    b.wait_text(".card .addresses", &address, 10).await;
+    b.wait_text(".card .serving", "3 of 3 running", 10).await;
+    b.click(".card").await;
+    b.wait_text("section.port .frontend-address", &address, 10).await;
+    b.screenshot("07b-deployment-serving").await;
 
     // Stop.
     b.click("#stop").await;
     b.click("#confirm").await;
     finish_job(&b).await;
     b.wait_text("tr[data-instance=my-site-mysql-1] td.status", "stopped", 30).await;
+    b.wait_text("tr[data-backend=my-site-webservers-1] td.backend-state", "stopped", 30).await;
+    b.wait_text("section.port .frontend-state", "down", 30).await;
     assert!(in_lxd(&deployment).await.iter().all(|(_, running)| !*running));
 
     // Delete: the page says it is gone, and so does LXD.
