@@ -572,6 +572,20 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
             .unwrap()["id"]
             .clone()
     };
+    // Replace one instance (the per-instance recreate): drained first, so no request fails; the
+    // new container enters rotation once its cloud-config applied and its checks pass.
+    let replaced = api
+        .job(&format!("/api/v1/instances/{}/recreate", instance_id(&sorted[2]).as_str().unwrap()), &json!({}))
+        .await;
+    assert_eq!(replaced["state"], "succeeded", "{replaced:#}");
+    let replaced_server = Name::new(sorted[2].clone()).unwrap();
+    eventually(Duration::from_secs(180), "the replaced instance back in rotation", || async {
+        let row = runtime.server_stat(&site_backend, &replaced_server).await.unwrap()?;
+        (row.status == ServerStatus::Up).then_some(())
+    })
+    .await;
+    assert!(load.failures_before(Instant::now()).is_empty(), "{:?}", load.failures_before(Instant::now()));
+
     let one = instance_id(&sorted[0]);
     let stopped = api.job(&format!("/api/v1/instances/{}/stop", one.as_str().unwrap()), &json!({})).await;
     assert_eq!(stopped["state"], "succeeded", "{stopped:#}");
