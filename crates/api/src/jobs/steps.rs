@@ -94,13 +94,23 @@ async fn restart(
         rotation::take_out(ctx, row, "restart").await?;
     }
     ctx.step(row.id, JobStep::Restarting);
-    let op = if running {
-        client.restart_instance(name, Some(timeout)).await?
-    } else {
-        client.start_instance(name).await?
-    };
-    op.wait(timeout + OPERATION_TIMEOUT).await?;
+    let restarted = async {
+        let op = if running {
+            client.restart_instance(name, Some(timeout)).await?
+        } else {
+            client.start_instance(name).await?
+        };
+        op.wait(timeout + OPERATION_TIMEOUT).await.map(drop)
+    }
+    .await;
     let id = row.id;
+    if let Err(e) = restarted {
+        // Back in rotation whatever LXD did: each load balancer admits the instance only while it
+        // runs, is ready and passes its checks, so a failed restart does not keep a running
+        // instance out for good.
+        rotation::put_in(ctx, id, None).await?;
+        return Err(e.into());
+    }
     ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await?;
     rotation::put_in(ctx, id, None).await.map(drop)
 }
