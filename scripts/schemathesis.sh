@@ -23,14 +23,24 @@ database="mosaic_schemathesis_$$"
 psql "$db_url" -qc "CREATE DATABASE $database"
 data_dir="$(mktemp -d)"
 port=18090
-token="mosaic_schemathesis_$RANDOM$RANDOM"
+token="mosaic_schemathesis_$(od -An -N16 -tx1 /dev/urandom | tr -d " \n")"
 
 cargo build --locked -q -p mosaic-api --bin mosaic
 MOSAIC_LISTEN="127.0.0.1:$port" MOSAIC_DATABASE_URL="${db_url%/*}/$database" MOSAIC_DATA_DIR="$data_dir" \
-MOSAIC_ADMIN_TOKEN="$token" MOSAIC_HOST_ALLOWLIST=127.0.0.0/8 MOSAIC_LXD_PROBE_TIMEOUT_SECS=1 MOSAIC_METRICS_LISTEN=127.0.0.1:0 \
+MOSAIC_ADMIN_TOKEN="$token" MOSAIC_HOST_ALLOWLIST=127.0.0.0/8 MOSAIC_LXD_PROBE_TIMEOUT_SECS=1 MOSAIC_METRICS_LISTEN=127.0.0.1:0 MOSAIC_PHONE_HOME_LISTEN=127.0.0.1:0 \
     target/debug/mosaic >"$data_dir/mosaic.log" 2>&1 &
 server=$!
+seeded_container=""
+lxd_a_dir="$(dirname "$(sed -n 's/^MOSAIC_TEST_LXD_A_SOCKET=//p' "$env_file")")"
+lxc_a() { LXD_DIR="$lxd_a_dir" LXD_CONF="$(dirname "$lxd_a_dir")/lxc-cli" lxc "$@"; }
 cleanup() {
+    # What the run made on LXD goes: the seeded deployment's containers and the orphan.
+    if [ -n "$seeded_container" ]; then
+        for name in $(lxc_a list --format csv -c n "user.mosaic.deployment=$ST_DEPLOYMENT" 2>/dev/null) \
+            "$seeded_container"; do
+            lxc_a delete --force "$name" 2>/dev/null || true
+        done
+    fi
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     psql "$db_url" -qc "DROP DATABASE IF EXISTS $database" || true
@@ -39,6 +49,45 @@ cleanup() {
 trap cleanup EXIT
 
 log "waiting for Mosaic on port $port"
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 120); do
+    curl -sf "$base/api/health" >/dev/null && break
+    sleep 0.5
+done
+api() { curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$@"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# Real resources for the operations that act on one (tests/schemathesis/schemathesis.toml names
+# them per operation): test host A, a cloud-config, a deployment with one running busybox
+# instance on A, and a container carrying the deployment's key that Mosaic does not know (an
+# orphan). Without them those operations would only ever answer 404.
+log "seeding a host, a cloud-config, a deployment with an instance, and an orphan"
+ST_HOST="$(api "$base/api/v1/hosts" -d "{\"name\": \"lxd-a\",
+    \"url\": \"$(sed -n 's/^MOSAIC_TEST_LXD_A_URL=//p' "$env_file")\",
+    \"fingerprint\": \"$(sed -n 's/^MOSAIC_TEST_LXD_A_FINGERPRINT=//p' "$env_file")\",
+    \"trust_password\": \"$(sed -n 's/^MOSAIC_TEST_LXD_TRUST_PASSWORD=//p' "$env_file")\"}" | field "['id']")"
+image="$(sed -n 's/^MOSAIC_TEST_IMAGE_BUSYBOX=//p' "$env_file")"
+ST_CLOUD_CONFIG="$(api "$base/api/v1/cloud-configs" -d "{\"namespace\": \"Seed\", \"name\": \"Web\",
+    \"image\": \"$image\", \"user_data\": \"#cloud-config\\nruncmd: []\\n\"}" | field "['id']")"
+ST_DEPLOYMENT="$(api "$base/api/v1/deployments" \
+    -d "{\"name\": \"Seed\", \"cloud_configs\": [{\"cloud_config_id\": \"$ST_CLOUD_CONFIG\"}]}" | field "['id']")"
+job="$(api "$base/api/v1/deployments/$ST_DEPLOYMENT/deploy" -d "{\"start\": true, \"cloud_configs\":
+    [{\"cloud_config_id\": \"$ST_CLOUD_CONFIG\", \"count\": 1, \"hosts\": [\"$ST_HOST\"]}]}" | field "['id']")"
+seeded_container="st-orphan-$$"
+for _ in $(seq 1 120); do
+    state="$(api "$base/api/v1/jobs/$job" | field "['state']")"
+    [ "$state" = queued ] || [ "$state" = running ] || break
+    sleep 0.5
+done
+[ "$state" = succeeded ] || { log "the seeding deploy ended $state"; exit 1; }
+ST_INSTANCE="$(api "$base/api/v1/instances?deployment_id=$ST_DEPLOYMENT" | field "['items'][0]['id']")"
+lxc_a init "$image" "$seeded_container" -c "user.mosaic.deployment=$ST_DEPLOYMENT" \
+    -c user.mosaic.managed=true >/dev/null
+# A second user for the user operations: changing the run's own admin would lock the run out.
+ST_USER="$(api "$base/api/v1/users" -d '{"name": "st-operator", "role": "operator"}' | field "['user']['id']")"
+# A deployment for DELETE to remove (the seeded one must stay for the others).
+ST_DOOMED="$(api "$base/api/v1/deployments" -d '{"name": "Doomed"}' | field "['id']")"
+export ST_DOOMED ST_USER ST_HOST ST_CLOUD_CONFIG ST_DEPLOYMENT ST_INSTANCE ST_ORPHAN="$seeded_container"
 run() {
     "$venv/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml \
         run "http://127.0.0.1:$port/api/openapi.json" \
@@ -48,7 +97,7 @@ run() {
         --exclude-operation-id delete_token `# revoking the run's only token would end it` \
         --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
         --seed "${SCHEMATHESIS_SEED:-1}" \
-        --workers 2
+        --workers 2 ${SCHEMATHESIS_EXTRA:-}
 }
 report="$data_dir/schemathesis.txt"
 if run | tee "$report"; then

@@ -6,5 +6,6 @@
 
 mod api;
 mod e2e;
+mod guide;
 mod haproxy;
 mod lxd_client;

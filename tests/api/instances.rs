@@ -68,6 +68,7 @@ async fn instances_are_listed_filtered_paged_and_acted_on_one_at_a_time() {
     // Bad input.
     expect_error(app.get("/api/v1/instances?limit=0").await, 400, "validation_failed").await;
     expect_error(app.get("/api/v1/instances?limit=501").await, 400, "validation_failed").await;
+    expect_error(app.get("/api/v1/instances?revision=0").await, 400, "validation_failed").await;
     expect_error(app.get("/api/v1/instances?cursor=nonsense").await, 400, "validation_failed").await;
     expect_error(app.get("/api/v1/instances?status=sleeping").await, 400, "invalid_query").await;
     expect_error(

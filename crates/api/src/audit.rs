@@ -92,6 +92,8 @@ pub async fn record(
         Some(e) => e.to_string(),
         None => String::new(),
     };
+    // PostgreSQL text cannot hold NUL, and a refused request may quote one it was sent.
+    let (action, target, detail) = (storable(action), storable(target), storable(detail));
     let pool = state.pool.clone();
     let written = db::query(&pool, move |conn| {
         let entry = NewAuditEntry {
@@ -109,4 +111,9 @@ pub async fn record(
         tracing::error!(error = ?e, "failed to write the audit log");
     }
     Ok(res)
+}
+
+/// `text` with each NUL shown as `\0`, which PostgreSQL's text type can store.
+fn storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\\0") } else { text }
 }

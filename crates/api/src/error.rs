@@ -193,3 +193,47 @@ pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> actix_w
     let body = envelope("invalid_query", format!("invalid query string: {err}"));
     error::InternalError::from_response(err, HttpResponse::BadRequest().json(body)).into()
 }
+
+/// Refuses a JSON request body that is not an object, in the envelope (400 `invalid_json`).
+///
+/// Every request body Mosaic takes is an object, but serde's derived `Deserialize` also reads a
+/// struct from a JSON array (its fields in order), so `[null, null]` would pass as an update that
+/// changes nothing. The body is read here (up to the JSON limit) and handed on unchanged.
+pub async fn json_objects_only(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    use actix_web::http::Method;
+    use futures::StreamExt;
+
+    let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if has_body && json {
+        let mut payload = req.take_payload();
+        let mut body = actix_web::web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > crate::startup::MAX_JSON_BYTES {
+                let message =
+                    format!("the body is larger than {} KiB", crate::startup::MAX_JSON_BYTES / 1024);
+                let response = HttpResponse::build(StatusCode::PAYLOAD_TOO_LARGE)
+                    .json(envelope("payload_too_large", message));
+                return Err(error::InternalError::from_response("payload too large", response).into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+        if first.is_some_and(|b| b != b'{') {
+            let response = HttpResponse::BadRequest()
+                .json(envelope("invalid_json", "invalid request body: it must be a JSON object"));
+            return Err(error::InternalError::from_response("not an object", response).into());
+        }
+        req.set_payload(actix_web::dev::Payload::from(body.freeze()));
+    }
+    next.call(req).await
+}

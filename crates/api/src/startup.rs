@@ -36,7 +36,7 @@ use crate::state::AppState;
 
 /// Largest JSON body accepted: cloud-configs are the biggest bodies, and LXD itself caps
 /// `user.*` values well below this.
-const MAX_JSON_BYTES: usize = 512 * 1024;
+pub const MAX_JSON_BYTES: usize = 512 * 1024;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -130,6 +130,7 @@ impl Application {
                     .app_data(csp.clone())
                     .app_data(names.clone())
                     .app_data(known.clone())
+                    .wrap(from_fn(error::json_objects_only))
                     .wrap(from_fn(overview_memo::count_writes))
                     .wrap(from_fn(audit::record))
                     .wrap(from_fn(routes::web_app::security_headers))
@@ -139,6 +140,10 @@ impl Application {
             }
         })
         .disable_signals()
+        // Longer than clients keep idle connections (browsers and HTTP libraries: 5-60 s), so a
+        // client never sends on a connection the server is closing at that moment (actix's 5 s
+        // default raced reqwest's pool in the load benchmark: one failed request per run).
+        .keep_alive(std::time::Duration::from_secs(75))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .listen(listener)
         .context("Failed to listen")?

@@ -83,6 +83,12 @@ impl Deployment {
         deployments::table.find(id).select(Deployment::as_select()).first(conn)
     }
 
+    /// One deployment, its row locked until the transaction ends: a job queued on it cannot race
+    /// a job that is deleting it (the deletion waits, or went first and this finds nothing).
+    pub fn find_for_update(conn: &mut PgConnection, id: DeploymentId) -> QueryResult<Deployment> {
+        deployments::table.find(id).select(Deployment::as_select()).for_update().first(conn)
+    }
+
     /// The deployments among `ids`.
     pub fn find_many(conn: &mut PgConnection, ids: &[DeploymentId]) -> QueryResult<Vec<Deployment>> {
         deployments::table.filter(deployments::id.eq_any(ids)).select(Deployment::as_select()).load(conn)

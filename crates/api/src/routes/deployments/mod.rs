@@ -257,7 +257,9 @@ pub(crate) async fn queue(
     AuditTarget::set(req, format!("deployment {id}"));
     let user_name = user.name.clone();
     let (name, job) = db::transaction(&state.pool, move |conn| {
-        let deployment = find(conn, id)?;
+        // Locked: a delete job finishing meanwhile would otherwise remove the row under this one.
+        let deployment = Row::find_for_update(conn, id)
+            .or_not_found("deployment_not_found", || format!("no deployment with id {id}"))?;
         if kind == JobKind::Delete {
             Row::set_status(conn, id, DeploymentStatus::Deleting)?;
         } else {

@@ -33,6 +33,9 @@ pub async fn list_instances(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::validation(format!("limit must be 1 to {MAX_LIMIT}")));
     }
+    if query.revision.is_some_and(|r| r < 1) {
+        return Err(ApiError::validation("revision must be 1 or more (revisions count from 1)"));
+    }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     if let (Some(wanted), Some(mine)) = (query.deployment_id, &user.deployments)
         && !mine.contains(&wanted)
