@@ -1,7 +1,9 @@
 //! The operator's walkthrough in the browser: sign in, add the hosts (one naming its project),
 //! create the cloud-configs and `My_Site`, deploy 2 + 1 across two hosts, start; the instance table
 //! (host, location, status), one instance's cloud-init log, one instance stopped and started from
-//! its row, what a viewer is offered there; stop, delete — checking the page and LXD.
+//! its row, what a viewer is offered there; expose the web tier through the load balancer (address
+//! and backend states on the page, requests reach both webservers); stop, delete — checking the
+//! page, LXD and HAProxy.
 
 use fantoccini::Locator;
 use lxd::{InstanceFilter, InstanceName};
@@ -12,8 +14,23 @@ use serde_json::json;
 use super::browser::Browser;
 
 /// The webservers' user-data: its second command prints a marker that only running it makes
-/// (`$((6*7))` is 42 once a shell has read it), for the cloud-init log viewer to show.
-const WEB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo web > /var/tmp/role\"]\n  - [sh, -c, \"echo mosaic-log-marker-$((6*7))\"]\n";
+/// (`$((6*7))` is 42 once a shell has read it), for the cloud-init log viewer to show; a service
+/// serves a page naming its instance on port 8080 (python3's http.server, enabled so it comes back
+/// when the instance is restarted), which the walkthrough exposes through Mosaic's load balancer.
+const WEB: &str = "#cloud-config
+write_files:
+  - path: /etc/systemd/system/web.service
+    content: |
+      [Service]
+      ExecStart=/usr/bin/python3 -m http.server --directory /srv/www 8080
+      [Install]
+      WantedBy=multi-user.target
+runcmd:
+  - [sh, -c, \"echo web > /var/tmp/role\"]
+  - [sh, -c, \"echo mosaic-log-marker-$((6*7))\"]
+  - [sh, -c, \"mkdir -p /srv/www && hostname > /srv/www/index.html\"]
+  - [systemctl, enable, --now, web.service]
+";
 /// What that command prints.
 const MARKER: &str = "mosaic-log-marker-42";
 const DB: &str = "#cloud-config\nruncmd:\n  - [sh, -c, \"echo db > /var/tmp/role\"]\n";
@@ -155,7 +172,7 @@ async fn the_walkthrough_in_a_browser() {
         // In human units, once the next poll of the hosts brings it (the page refreshes itself).
         b.wait_text(&format!("tr[data-instance={name}] td.memory"), "iB", 30).await;
     }
-    b.wait_text("#deployment-ready", "ready", 10).await;
+    b.wait(".page-head .badge.service[data-state=serving]", 30).await;
     assert!(in_lxd(&deployment).await.iter().all(|(_, running)| *running));
     b.screenshot("07-deployment-running").await;
 
@@ -222,11 +239,53 @@ async fn the_walkthrough_in_a_browser() {
     b.client.goto(page.as_str()).await.unwrap();
     b.wait(&format!("{row} button[data-action=restart]"), 30).await;
 
+    // Expose the web tier's port 8080 through the load balancer: the page shows the address and
+    // each backend's state; both webservers go UP and requests to the address reach them.
+    b.wait("#no-ports", 10).await;
+    let cloud_configs: serde_json::Value = app.get("/api/v1/cloud-configs").await.json().await.unwrap();
+    let web_id =
+        cloud_configs.as_array().unwrap().iter().find(|c| c["namespace"] == "Webservers").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    b.click("#expose").await;
+    b.select("#expose-member", &web_id).await;
+    b.fill("#expose-target", "80800").await;
+    b.click("#expose-submit").await;
+    b.wait_text(".modal .banner.error", "out of range", 10).await;
+    b.fill("#expose-target", "8080").await;
+    b.fill("#expose-path", "/").await;
+    b.click("#expose-submit").await;
+    b.wait_text("section.port .frontend-address", "127.0.0.1:", 10).await;
+    for name in ["my-site-webservers-1", "my-site-webservers-2"] {
+        b.wait_text(&format!("tr[data-backend={name}] td.backend-state"), "UP", 60).await;
+    }
+    b.wait_text("section.port .frontend-state", "listening", 10).await;
+    let address =
+        b.client.find(Locator::Css("section.port .frontend-address")).await.unwrap().text().await.unwrap();
+    let http =
+        reqwest::Client::builder().no_proxy().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    let mut reached = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let response = http.get(format!("http://{address}/")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        reached.insert(response.text().await.unwrap().trim().to_owned());
+    }
+    assert_eq!(reached, ["my-site-webservers-1", "my-site-webservers-2"].map(str::to_owned).into());
+    b.client.find(Locator::LinkText("Deployments")).await.unwrap().click().await.unwrap();
+    b.wait_text(".card .addresses", &address, 10).await;
+    b.wait_text(".card .serving", "3 of 3 running", 10).await;
+    b.click(".card").await;
+    b.wait_text("section.port .frontend-address", &address, 10).await;
+    b.screenshot("07c-deployment-serving").await;
+
     // Stop.
     b.click("#stop").await;
     b.click("#confirm").await;
     finish_job(&b).await;
     b.wait_text("tr[data-instance=my-site-mysql-1] td.status", "stopped", 30).await;
+    b.wait_text("tr[data-backend=my-site-webservers-1] td.backend-state", "stopped", 30).await;
+    b.wait_text("section.port .frontend-state", "down", 30).await;
     assert!(in_lxd(&deployment).await.iter().all(|(_, running)| !*running));
 
     // Delete: the page says it is gone, and so does LXD.

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The database's name.
     pub database: String,
+    /// Its data directory (client certificate, and its HAProxy's files in `haproxy/`).
+    pub data_dir: std::path::PathBuf,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -77,6 +79,10 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop the workers so their database connections close; the command is sent at once.
         drop(self.server.stop(false));
+        // HAProxy outlives Mosaic by design: stop reconciling, then stop the HAProxy this server
+        // may have started (by its pidfile; nothing when it never started one).
+        self.state.routing.close();
+        stop_haproxy(&self.data_dir);
         let (pool, fingerprint) = (self.state.pool.clone(), self.state.identity.fingerprint());
         let swept = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -89,6 +95,23 @@ impl Drop for TestApp {
             Err(_) => eprintln!("test cleanup panicked"),
         }
     }
+}
+
+/// Stops the HAProxy of a Mosaic data directory, if one runs, and waits until it is gone.
+pub fn stop_haproxy(data_dir: &std::path::Path) {
+    let dir = data_dir.join("haproxy");
+    if let Ok(Some(pid)) = haproxy::terminate(&dir) {
+        let start = std::time::Instant::now();
+        while haproxy::alive(pid) && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A fresh data directory for a test server: short, because HAProxy's unix sockets live in it
+/// and their paths are limited to 107 bytes.
+pub fn test_data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]))
 }
 
 /// Deletes the containers of every deployment this server's database knows (and untrusts its
@@ -184,8 +207,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts another Mosaic server process (in this process) on an existing database, with its own
 /// data directory: how several servers share one database.
 pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
-    let data_dir = std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple()));
-    spawn_app_in(url, database, token, data_dir).await
+    spawn_app_in(url, database, token, test_data_dir()).await
 }
 
 /// Like [`spawn_app`], with the test settings adjusted by `adjust` after the defaults (benchmarks
@@ -193,8 +215,7 @@ pub async fn spawn_app_on(url: &str, database: &str, token: &str) -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, database) = create_database().await;
     let token = format!("mosaic_test_{}", uuid::Uuid::new_v4().simple());
-    let data_dir = std::env::temp_dir().join(format!("mosaic-{database}-{}", uuid::Uuid::new_v4().simple()));
-    spawn(&url, &database, &token, data_dir, adjust).await
+    spawn(&url, &database, &token, test_data_dir(), adjust).await
 }
 
 /// Like [`spawn_app_on`], with a given data directory (a restarted server keeps its certificate).
@@ -241,7 +262,7 @@ async fn spawn(
     if std::env::var_os("MOSAIC_TEST_LOG").is_some() {
         mosaic_api::telemetry::init(mosaic_api::config::LogFormat::Pretty);
     }
-    let mut settings = test_settings(url, token, data_dir);
+    let mut settings = test_settings(url, token, data_dir.clone());
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("Mosaic starts");
     let address = app.address();
@@ -256,6 +277,7 @@ async fn spawn(
         state,
         http: http(),
         database: database.to_owned(),
+        data_dir,
         server,
     }
 }

@@ -42,6 +42,9 @@ pub struct Observed {
     pub deployment: String,
     /// `user.mosaic.instance`.
     pub instance: String,
+    /// Mosaic's proxy devices for exposed ports (`mosaic-port-*`), by name, with where they
+    /// listen: the routing reconciler compares them with what it wants.
+    pub proxies: HashMap<String, String>,
     /// The cluster member it lives on (empty, or `none`, outside clusters).
     pub location: String,
 }
@@ -358,11 +361,13 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
         }
         _ => (0, Vec::new()),
     };
+    let proxies = seen.get(&change.name).map(|before| before.proxies.clone()).unwrap_or_default();
     let location = seen.get(&change.name).map(|before| before.location.clone()).unwrap_or_default();
     let observed = Observed {
         status_code: known.status_code,
         memory,
         addresses,
+        proxies,
         deployment: known.deployment.clone(),
         instance: known.instance.clone(),
         location,
@@ -432,10 +437,12 @@ async fn list(
                 .filter(|(name, _)| name != "lo")
                 .flat_map(|(_, n)| n.addresses.into_iter().map(|a| a.address))
                 .collect();
+            let proxies = crate::routing::desired::proxies_of(&i.devices);
             let observed = Observed {
                 status_code: i.status_code,
                 memory: state.memory.usage,
                 addresses,
+                proxies,
                 deployment: i.config.get(DEPLOYMENT_KEY).cloned().unwrap_or_default(),
                 instance: i.config.get(INSTANCE_KEY).cloned().unwrap_or_default(),
                 location: i.location,
@@ -463,6 +470,7 @@ mod tests {
             addresses: vec![],
             deployment: "d".into(),
             instance: "i".into(),
+            proxies: HashMap::new(),
             location: String::new(),
         }
     }

@@ -136,6 +136,27 @@ pub struct Settings {
     pub delete_retry_interval: Duration,
     /// The built single-page app (`index.html`, the wasm and JS); served at `/` when present.
     pub frontend_dir: PathBuf,
+    /// The HAProxy binary Mosaic runs as its load balancer; without one, Mosaic runs and reports
+    /// routing unavailable.
+    pub haproxy_bin: PathBuf,
+    /// The address exposed ports' frontends listen on.
+    pub frontend_bind: std::net::IpAddr,
+    /// Ports allocated to frontends when an exposed port names none (`first-last`).
+    pub frontend_ports: crate::routing::PortRange,
+    /// Ports allocated on LXD hosts for the proxy devices through which HAProxy reaches instances
+    /// (`first-last`).
+    pub proxy_ports: crate::routing::PortRange,
+    /// How long an instance taken out of rotation may finish its sessions before they are cut,
+    /// seconds.
+    #[serde(rename = "drain_timeout_secs", deserialize_with = "seconds")]
+    pub drain_timeout: Duration,
+    /// How often the load balancer is compared with the database even when nothing announced a
+    /// change, seconds.
+    #[serde(rename = "routing_interval_secs", deserialize_with = "seconds")]
+    pub routing_interval: Duration,
+    /// How often HAProxy checks each instance's health, seconds.
+    #[serde(rename = "health_check_interval_secs", deserialize_with = "seconds")]
+    pub health_check_interval: Duration,
 }
 
 impl Default for Settings {
@@ -167,6 +188,13 @@ impl Default for Settings {
             heal_backoff: Duration::from_secs(30),
             delete_retry_interval: Duration::from_secs(15),
             frontend_dir: PathBuf::from("frontend/dist"),
+            haproxy_bin: PathBuf::from("/usr/sbin/haproxy"),
+            frontend_bind: std::net::IpAddr::from([127, 0, 0, 1]),
+            frontend_ports: crate::routing::PortRange::new(30000, 30999),
+            proxy_ports: crate::routing::PortRange::new(31000, 32767),
+            drain_timeout: Duration::from_secs(10),
+            routing_interval: Duration::from_secs(1),
+            health_check_interval: Duration::from_millis(500),
         }
     }
 }
@@ -221,11 +249,16 @@ impl Settings {
             ("readiness_timeout_secs", self.readiness_timeout),
             ("cache_interval_secs", self.cache_interval),
             ("delete_retry_interval_secs", self.delete_retry_interval),
+            ("drain_timeout_secs", self.drain_timeout),
+            ("routing_interval_secs", self.routing_interval),
         ];
         for (key, value) in durations {
             if value.is_zero() {
                 bail!("{key} must be more than 0");
             }
+        }
+        if !(0.1..=3600.0).contains(&self.health_check_interval.as_secs_f64()) {
+            bail!("health_check_interval_secs must be between 0.1 and 3600");
         }
         if self.job_stale_after < Duration::from_secs(2) {
             bail!("job_stale_after_secs must be at least 2 (heartbeats come every quarter of it)");

@@ -18,6 +18,7 @@ pub mod overview;
 pub mod overview_memo;
 pub mod placement;
 pub mod routes;
+pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

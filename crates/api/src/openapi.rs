@@ -29,6 +29,7 @@ use crate::routes;
         (name = "cloud-configs", description = "cloud-init templates, with revisions"),
         (name = "deployments", description = "Groups of cloud-configs deployed together, and their lifecycle"),
         (name = "jobs", description = "Progress of long work: deploy, start, stop, delete"),
+        (name = "routing", description = "Ports of deployments served through Mosaic's load balancer (HAProxy)"),
         (name = "instances", description = "Instances reporting in"),
         (name = "tokens", description = "Your API tokens"),
         (name = "users", description = "Users (admins manage them)"),

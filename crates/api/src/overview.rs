@@ -234,6 +234,7 @@ mod tests {
             deployment: String::new(),
             instance: instance.into(),
             location: location.into(),
+            proxies: HashMap::new(),
         }
     }
 

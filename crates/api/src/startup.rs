@@ -95,14 +95,18 @@ impl Application {
             streams: Arc::default(),
             metrics,
             worker: worker_name(address).into(),
+            routing: Arc::new(crate::routing::Routing::new(&settings)),
             phone_home_address,
         };
+        // The load balancer's servers in the metrics, from whichever HAProxy the reconciler holds.
+        state.metrics.register_backends(Arc::new(crate::routing::RoutingBackends(state.routing.clone())));
         let shutdown = CancellationToken::new();
         let jobs = TaskTracker::new();
         let background = vec![
             tokio::spawn(state.cache.clone().run(state.clone(), settings.cache_interval)),
             tokio::spawn(state.cache.clone().follow_events(state.clone(), settings.cache_interval)),
             tokio::spawn(runner::run(state.clone(), shutdown.clone(), jobs.clone())),
+            tokio::spawn(crate::routing::reconciler::run(state.clone())),
         ];
         let api = openapi::document();
         let names = web::Data::new(OperationNames::from_openapi(&api));

@@ -41,6 +41,8 @@ pub struct AppState {
     pub streams: Arc<crate::routes::jobs::events::StreamCounts>,
     /// This server process's name in `jobs.claimed_by`.
     pub worker: Arc<str>,
+    /// This process's load balancer: what its HAProxy does, and waits for drains.
+    pub routing: Arc<crate::routing::Routing>,
     /// The address the phone-home listener is bound to (containers' phone-home proxies connect
     /// to its port).
     pub phone_home_address: SocketAddr,

@@ -77,6 +77,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    exposed_ports (id) {
+        id -> Uuid,
+        deployment_id -> Uuid,
+        cloud_config_id -> Uuid,
+        target_port -> Int4,
+        protocol -> Text,
+        check_kind -> Text,
+        check_path -> Nullable<Text>,
+        check_status -> Nullable<Int4>,
+        check_send -> Nullable<Bytea>,
+        check_expect -> Nullable<Bytea>,
+        frontend_port -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    host_routing (host_id) {
+        host_id -> Uuid,
+        reach -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     hosts (id) {
         id -> Uuid,
         name -> Text,
@@ -88,6 +113,15 @@ diesel::table! {
         updated_at -> Timestamptz,
         project -> Text,
         member_urls -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    instance_ports (instance_id, exposed_port_id) {
+        instance_id -> Uuid,
+        exposed_port_id -> Uuid,
+        host_id -> Uuid,
+        host_port -> Int4,
     }
 }
 
@@ -157,6 +191,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    rotation_holds (instance_id) {
+        instance_id -> Uuid,
+        reason -> Text,
+        created_at -> Timestamptz,
+        drained_by -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    routing_nodes (name) {
+        name -> Text,
+        heartbeat_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
@@ -172,11 +222,16 @@ diesel::joinable!(cloud_config_revisions -> cloud_configs (cloud_config_id));
 diesel::joinable!(cloud_config_revisions -> users (author_id));
 diesel::joinable!(deployment_cloud_configs -> cloud_configs (cloud_config_id));
 diesel::joinable!(deployment_cloud_configs -> deployments (deployment_id));
+diesel::joinable!(host_routing -> hosts (host_id));
+diesel::joinable!(instance_ports -> exposed_ports (exposed_port_id));
+diesel::joinable!(instance_ports -> hosts (host_id));
+diesel::joinable!(instance_ports -> instances (instance_id));
 diesel::joinable!(instances -> cloud_configs (cloud_config_id));
 diesel::joinable!(instances -> deployments (deployment_id));
 diesel::joinable!(instances -> hosts (host_id));
 diesel::joinable!(job_items -> jobs (job_id));
 diesel::joinable!(jobs -> deployments (deployment_id));
+diesel::joinable!(rotation_holds -> instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
@@ -185,9 +240,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     cloud_configs,
     deployment_cloud_configs,
     deployments,
+    exposed_ports,
+    host_routing,
     hosts,
+    instance_ports,
     instances,
     job_items,
     jobs,
+    rotation_holds,
+    routing_nodes,
     users,
 );

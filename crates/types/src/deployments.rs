@@ -24,6 +24,9 @@ pub struct Deployment {
     pub readiness: ReadinessCounts,
     /// Whether every container is ready (and there is at least one).
     pub ready: bool,
+    /// What it serves: the badge and counts (serving, pending, failing, cannot be judged) and
+    /// the frontend addresses of its exposed ports.
+    pub service: crate::routing::ServiceSummary,
     /// Memory in use by its containers, in bytes.
     pub memory_bytes: u64,
     /// Age of the oldest LXD figure used, in milliseconds (`null` without instances).
@@ -101,6 +104,8 @@ pub struct DeploymentDetail {
     pub hosts: Vec<HostInstances>,
     /// Containers carrying this deployment's key that Mosaic's database does not know.
     pub orphaned: Vec<OrphanedInstance>,
+    /// Its exposed ports, each with its frontend and every instance behind it.
+    pub ports: Vec<crate::routing::ExposedPort>,
 }
 
 /// How instances are spread over the chosen hosts.

@@ -73,3 +73,7 @@ typed_id!(
     /// Identifies a job.
     JobId
 );
+typed_id!(
+    /// Identifies an exposed port of a deployment member.
+    ExposedPortId
+);

@@ -63,6 +63,8 @@ crate::stored::stored_enum! {
         Starting = "starting",
         /// Waiting for cloud-init's verdict.
         Checking = "checking",
+        /// Being taken out of the load balancers' rotation (drained) before a stop or deletion.
+        Draining = "draining",
         /// LXD is stopping it.
         Stopping = "stopping",
         /// LXD is restarting it.

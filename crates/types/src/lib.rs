@@ -17,9 +17,10 @@ pub mod instances;
 pub mod jobs;
 pub mod lenient;
 pub mod page;
+pub mod routing;
 pub mod users;
 pub mod validate;
 
 pub use error::{ErrorBody, ErrorDetail};
-pub use ids::{CloudConfigId, DeploymentId, HostId, InstanceId, JobId, TokenId, UserId};
+pub use ids::{CloudConfigId, DeploymentId, ExposedPortId, HostId, InstanceId, JobId, TokenId, UserId};
 pub use stored::UnknownValue;

@@ -6,6 +6,7 @@ pub mod job_progress;
 pub mod memory_chart;
 pub mod modal;
 pub mod secret;
+pub mod service;
 pub mod token_table;
 
 pub use deploy_dialog::DeployDialog;
@@ -14,4 +15,5 @@ pub use job_progress::JobProgress;
 pub use memory_chart::MemoryChart;
 pub use modal::Modal;
 pub use secret::SecretOnce;
+pub use service::ExposeDialog;
 pub use token_table::TokenTable;

@@ -54,10 +54,16 @@ fn card(d: &Deployment) -> Html {
         <Link<Route> to={Route::Deployment { id: d.id.to_string() }} classes="card">
             <h3 class="name">{ &d.name }</h3>
             if d.status == DeploymentStatus::Deleting { <span class="badge bad">{ "deleting" }</span> }
+            else { { crate::components::service::service_badge(&d.service) } }
             <dl>
                 <dt>{ "Containers" }</dt><dd class="counts">{ format!("{} running · {} stopped · {} other", i.running, i.stopped, i.other + i.unknown + i.missing) }</dd>
                 <dt>{ "Memory" }</dt><dd class="memory">{ format::bytes(d.memory_bytes) }</dd>
                 <dt>{ "Ready" }</dt><dd class="readiness">{ format!("{} / {}", d.readiness.ready, i.total) }</dd>
+                <dt>{ "Serving" }</dt><dd class="serving">{ format!("{} of {} running", d.service.counts.serving,
+                    d.service.counts.serving + d.service.counts.pending + d.service.counts.failing + d.service.counts.cannot_judge) }</dd>
+                if !d.service.addresses.is_empty() {
+                    <dt>{ "Address" }</dt><dd class="addresses">{ d.service.addresses.join(", ") }</dd>
+                }
             </dl>
             <p class="muted">{ d.cloud_configs.iter().map(|c| format!("{}/{}", c.namespace, c.name)).collect::<Vec<_>>().join(", ") }</p>
         </Link<Route>>

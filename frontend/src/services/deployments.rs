@@ -45,3 +45,12 @@ pub async fn remove(api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
 pub async fn jobs(api: &Api, id: DeploymentId) -> Result<Vec<Job>, ApiError> {
     api.get(&format!("/api/v1/deployments/{id}/jobs")).await
 }
+
+/// Exposes a port of one member's instances through Mosaic's load balancer.
+pub async fn expose(
+    api: &Api,
+    id: DeploymentId,
+    body: &mosaic_types::routing::ExposePort,
+) -> Result<mosaic_types::routing::ExposedPort, ApiError> {
+    api.post(&format!("/api/v1/deployments/{id}/ports"), body).await
+}

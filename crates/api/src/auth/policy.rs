@@ -54,6 +54,10 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("update_host", Admin, Outside),
     ("delete_host", Admin, Outside),
     ("forget_host", Admin, Outside),
+    // Routing: its status is a read; how the load balancer reaches a host's instances (a proxy
+    // device Mosaic adds, or the instance's own address) is host configuration, for admins.
+    ("get_routing", Viewer, Shared),
+    ("set_host_reach", Admin, Outside),
     // Cloud-configs.
     ("list_cloud_configs", Viewer, Shared),
     ("get_cloud_config", Viewer, Shared),
@@ -80,6 +84,11 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("remove_deployment_instances", Operator, Deployment),
     ("adopt_deployment_orphan", Operator, Deployment),
     ("delete_deployment_orphan", Operator, Deployment),
+    // Ports served through the load balancer: reading them is a deployment read; exposing a port
+    // changes the deployment.
+    ("list_deployment_ports", Viewer, Deployment),
+    ("expose_deployment_port", Operator, Deployment),
+    ("unexpose_deployment_port", Operator, Deployment),
     ("get_job", Viewer, Job),
     ("stream_job_events", Viewer, Job),
     // Instances, one at a time (lists show a limited token only its deployments').

@@ -27,6 +27,7 @@ pub mod claim;
 mod error;
 pub mod images;
 pub mod readiness;
+pub mod rotation;
 pub mod run;
 pub mod runner;
 pub mod steps;

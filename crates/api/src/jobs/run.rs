@@ -93,6 +93,7 @@ impl JobContext {
             Ok(verdict) => (JobStep::Done, None, verdict.filter(|(r, _)| *r != Readiness::Pending)),
             Err(e) => (JobStep::Failed, Some(e.to_string()), None),
         };
+        let decided = verdict.is_some();
         self.held
             .write(Hold::Exclusive, move |conn| {
                 if let Some((readiness, detail)) = &verdict {
@@ -105,6 +106,11 @@ impl JobContext {
             })
             .await?;
         self.state.metrics.item_finished(self.kind.as_str(), step.as_str());
+        if decided {
+            // A verdict decides whether the instance may be put in rotation: at once, not at the
+            // load balancer's next look.
+            self.state.routing.wake();
+        }
         self.state.jobs.changed(job);
         Ok(())
     }

@@ -12,6 +12,7 @@ use mosaic_types::jobs::{JobKind, JobStep};
 
 use super::Error;
 use super::readiness::{self, Verdict};
+use super::rotation;
 use super::run::JobContext;
 use super::userdata;
 use crate::labels::{
@@ -86,17 +87,32 @@ async fn restart(
         let why = row.last_error.as_deref().unwrap_or("it was not created");
         return Err(Error::Refused(format!("cannot restart {}: {why}", row.name)));
     }
-    ctx.step(row.id, JobStep::Restarting);
     let timeout = ctx.state.settings.stop_timeout;
     let running = client.instance_opt(name).await?.is_some_and(|i| i.status_code == StatusCode::RUNNING);
-    let op = if running {
-        client.restart_instance(name, Some(timeout)).await?
-    } else {
-        client.start_instance(name).await?
-    };
-    op.wait(timeout + OPERATION_TIMEOUT).await?;
+    if running {
+        // Out of every load balancer's rotation first: the restart drops no request.
+        rotation::take_out(ctx, row, "restart").await?;
+    }
+    ctx.step(row.id, JobStep::Restarting);
+    let restarted = async {
+        let op = if running {
+            client.restart_instance(name, Some(timeout)).await?
+        } else {
+            client.start_instance(name).await?
+        };
+        op.wait(timeout + OPERATION_TIMEOUT).await.map(drop)
+    }
+    .await;
     let id = row.id;
-    ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await
+    if let Err(e) = restarted {
+        // Back in rotation whatever LXD did: each load balancer admits the instance only while it
+        // runs, is ready and passes its checks, so a failed restart does not keep a running
+        // instance out for good.
+        rotation::put_in(ctx, id, None).await?;
+        return Err(e.into());
+    }
+    ctx.held.write(Hold::Shared, move |c| Instance::started(c, id)).await?;
+    rotation::put_in(ctx, id, None).await.map(drop)
 }
 
 /// Replaces the container: deletes it and makes it again at the revision the deployment pins for
@@ -115,6 +131,11 @@ async fn recreate(
         Error::Refused(format!("{} is no longer made from one of the deployment's cloud-configs", row.name))
     })?;
     let id = row.id;
+    if row.state == Lifecycle::Created {
+        // Out of every load balancer's rotation before the container goes: the replacement drops
+        // no request (the new container is admitted once ready and healthy).
+        rotation::take_out(ctx, row, "replace").await?;
+    }
     if row.state != Lifecycle::Pending || row.revision != revision {
         ctx.held.write(Hold::Shared, move |c| Instance::renew(c, id, revision)).await?;
     }
@@ -373,6 +394,8 @@ async fn start(
             Instance::started(c, id)
         })
         .await?;
+    // Started again: back into rotation (admitted once ready and healthy).
+    rotation::put_in(ctx, id, None).await?;
     Ok(if row.readiness == Readiness::Pending { Then::CheckReadiness { image } } else { Then::Done })
 }
 
@@ -385,6 +408,8 @@ async fn stop(
     if row.state != Lifecycle::Created {
         return Ok(());
     }
+    // Out of every load balancer's rotation first: no request is sent to a stopping instance.
+    rotation::take_out(ctx, row, "stop").await?;
     ctx.step(row.id, JobStep::Stopping);
     let timeout = ctx.state.settings.stop_timeout;
     let clean = match client.stop_instance(name, Some(timeout)).await {
@@ -421,6 +446,10 @@ async fn delete(
     row: &Instance,
     name: &InstanceName,
 ) -> Result<(), Error> {
+    if row.state == Lifecycle::Created {
+        let reason = if ctx.kind == JobKind::Remove { "remove" } else { "delete" };
+        rotation::take_out(ctx, row, reason).await?;
+    }
     ctx.step(row.id, JobStep::Deleting);
     let id = row.id;
     ctx.held.write(Hold::Shared, move |c| Instance::set_state(c, id, Lifecycle::Deleting, None)).await?;

@@ -16,6 +16,7 @@ pub mod hosts;
 pub mod instances;
 pub mod jobs;
 pub mod phone_home;
+pub mod routing;
 pub mod tokens;
 pub mod users;
 pub mod web_app;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(cloud_configs::configure)
             .configure(deployments::configure)
             .configure(instances::configure)
+            .configure(routing::configure)
             .configure(tokens::configure)
             .configure(users::configure)
             .configure(audit::configure)

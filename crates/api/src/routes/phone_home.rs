@@ -53,5 +53,7 @@ pub async fn phone_home(
     })
     .await?;
     tracing::info!(instance = %id, "instance phoned home");
+    // Ready now: the load balancer may put it in rotation at once.
+    state.routing.wake();
     Ok(HttpResponse::NoContent().finish())
 }

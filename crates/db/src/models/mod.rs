@@ -7,5 +7,6 @@ pub mod deployments;
 pub mod hosts;
 pub mod instances;
 pub mod jobs;
+pub mod routing;
 pub mod tokens;
 pub mod users;

@@ -11,7 +11,7 @@ use yew_router::prelude::*;
 
 use crate::access::{Can, use_access};
 use crate::app::Route;
-use crate::components::{DeployDialog, ErrorBanner, JobProgress, MemoryChart, Modal};
+use crate::components::{DeployDialog, ErrorBanner, ExposeDialog, JobProgress, MemoryChart, Modal, service};
 use crate::format;
 use crate::hooks::{use_action, use_load};
 use crate::services::instances::InstanceAction;
@@ -126,6 +126,7 @@ pub fn deployment_page(props: &Props) -> Html {
     let job = use_state(|| None::<Job>);
     let confirm = use_state(|| None::<Lifecycle>);
     let deploying = use_state(|| false);
+    let exposing = use_state(|| false);
     // Sends the request, then follows the job's event stream to its end.
     let runner = use_action(
         {
@@ -195,7 +196,7 @@ pub fn deployment_page(props: &Props) -> Html {
         <>
             <div class="page-head">
                 <h1 id="deployment-name">{ &dep.name }</h1>
-                <span class={classes!("badge", dep.ready.then_some("good"))} id="deployment-ready">{ if dep.ready { "ready" } else { "not ready" } }</span>
+                { service::service_badge(&dep.service) }
             </div>
             if may_change {
                 <div class="toolbar">
@@ -203,6 +204,7 @@ pub fn deployment_page(props: &Props) -> Html {
                     <button id="start" disabled={busy} onclick={ask(Lifecycle::Start)}>{ "Start" }</button>
                     <button id="stop" disabled={busy} onclick={ask(Lifecycle::Stop)}>{ "Stop" }</button>
                     <button id="delete" class="danger" disabled={busy} onclick={ask(Lifecycle::Delete)}>{ "Delete" }</button>
+                    <button id="expose" disabled={busy} onclick={let e = exposing.clone(); Callback::from(move |_| e.set(true))}>{ "Expose a port" }</button>
                 </div>
             } else {
                 <p class="muted" id="read-only">{ "This token may read this deployment, not change it." }</p>
@@ -217,7 +219,15 @@ pub fn deployment_page(props: &Props) -> Html {
                     format::bytes(dep.memory_bytes), dep.readiness.ready) }
                 if let Some(age) = dep.data_age_ms { <span class="muted">{ format!(" (data {:.1} s old)", age as f64 / 1000.0) }</span> }
             </p>
+            <p class="summary" id="service-counts">{ service::service_counts(&dep.service) }
+                if !dep.service.routing_available {
+                    <span class="detail bad">{ format!(" · routing unavailable: {}", dep.service.routing_detail.clone().unwrap_or_default()) }</span>
+                }
+            </p>
             <MemoryChart samples={samples.borrow().clone()} />
+            <h2>{ "Service" }</h2>
+            if d.ports.is_empty() { <p class="empty" id="no-ports">{ "No port is exposed: nothing is routed to these instances." }</p> }
+            { for d.ports.iter().map(service::port_view) }
             <h2>{ "Cloud-configs" }</h2>
             <ul class="plain">
                 { for dep.cloud_configs.iter().map(|c| html! {
@@ -249,6 +259,11 @@ pub fn deployment_page(props: &Props) -> Html {
                             onclick={let (c, run) = (confirm.clone(), runner.run()); Callback::from(move |_| { c.set(None); run.emit(JobRequest::Lifecycle(what)) })}>{ what.verb() }</button>
                     </div>
                 </Modal>
+            }
+            if *exposing {
+                <ExposeDialog id={id} members={dep.cloud_configs.clone()}
+                    on_close={let e = exposing.clone(); Callback::from(move |_| e.set(false))}
+                    on_exposed={let (e, refresh) = (exposing.clone(), page.reload()); Callback::from(move |_| { e.set(false); refresh.emit(()) })} />
             }
             if *deploying {
                 <DeployDialog detail={d.clone()}

@@ -35,7 +35,7 @@ pub async fn add_deployment_cloud_config(
     let id = id.into_inner();
     let pin = body.into_inner();
     AuditTarget::set(&req, format!("deployment {id} + cloud-config {}", pin.cloud_config_id));
-    let snapshots = state.cache.all();
+    let snapshots = super::seen(&state);
     let updated = db::transaction(&state.pool, move |conn| {
         super::ensure_active(&super::find(conn, id)?)?;
         let rows = super::resolve_pins(conn, id, std::slice::from_ref(&pin))?;

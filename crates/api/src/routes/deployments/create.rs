@@ -37,7 +37,7 @@ pub async fn create_deployment(
     if body.cloud_configs.len() > 100 {
         return Err(ApiError::validation("a deployment groups at most 100 cloud-configs"));
     }
-    let snapshots = state.cache.all();
+    let snapshots = super::seen(&state);
     let created = db::transaction(&state.pool, move |conn| {
         let id = DeploymentId::new();
         let members = super::resolve_pins(conn, id, &body.cloud_configs)?;

@@ -20,7 +20,7 @@ use crate::state::AppState;
 pub async fn list_deployments(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // A token limited to named deployments sees only those (and is not served the shared memo).
     if let Some(mine) = user.deployments {
-        let snapshots = state.cache.all();
+        let snapshots = super::seen(&state);
         let some = db::run(&state.pool, move |conn| {
             let rows = Row::all(conn)?.into_iter().filter(|d| mine.contains(&d.id)).collect();
             super::to_wire(conn, rows, &snapshots)
@@ -32,7 +32,7 @@ pub async fn list_deployments(user: AuthUser, state: web::Data<AppState>) -> Res
     let body = match state.overview.get(key) {
         Some(body) => body,
         None => {
-            let snapshots = state.cache.all();
+            let snapshots = super::seen(&state);
             let all = db::run(&state.pool, move |conn| {
                 let rows = Row::all(conn)?;
                 super::to_wire(conn, rows, &snapshots)

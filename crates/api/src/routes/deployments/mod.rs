@@ -61,15 +61,53 @@ pub(crate) fn find(conn: &mut PgConnection, id: DeploymentId) -> Result<Row, Api
     Row::find(conn, id).or_not_found("deployment_not_found", || format!("no deployment with id {id}"))
 }
 
+/// What deployments' figures are computed from besides their rows: the host cache and what this
+/// process's load balancer last did (never LXD or HAProxy directly).
+pub(crate) struct Seen {
+    /// The host cache's snapshots.
+    pub snapshots: Snapshots,
+    /// What the routing reconciler last saw.
+    pub view: std::sync::Arc<crate::routing::View>,
+    /// Whether routing works here.
+    pub health: crate::routing::Health,
+    /// The address frontends bind on.
+    pub frontend_bind: std::net::IpAddr,
+}
+
+impl Seen {
+    /// The context routing's wire views need.
+    pub(crate) fn routing(&self) -> crate::routing::view::Context<'_> {
+        crate::routing::view::Context {
+            snapshots: &self.snapshots,
+            view: &self.view,
+            health: &self.health,
+            frontend_bind: self.frontend_bind,
+        }
+    }
+}
+
+/// What a request's deployment figures come from, read once at its start.
+pub(crate) fn seen(state: &AppState) -> Seen {
+    Seen {
+        snapshots: state.cache.all(),
+        view: state.routing.view(),
+        health: state.routing.health(),
+        frontend_bind: state.settings.frontend_bind,
+    }
+}
+
 /// Builds the wire form of deployments with their cloud-configs and the figures of their
-/// instances, taken from the host cache (never from LXD directly).
+/// instances, taken from the host cache (never from LXD directly), and what they serve, from what
+/// the load balancer last did (never from HAProxy directly).
 pub(crate) fn to_wire(
     conn: &mut PgConnection,
     rows: Vec<Row>,
-    snapshots: &Snapshots,
+    seen: &Seen,
 ) -> Result<Vec<Deployment>, ApiError> {
+    let snapshots = &seen.snapshots;
     let ids: Vec<DeploymentId> = rows.iter().map(|d| d.id).collect();
     let instances = Instance::for_deployments(conn, &ids)?;
+    let ports = mosaic_db::models::routing::ExposedPort::for_deployments(conn, &ids)?;
     let mut members: HashMap<DeploymentId, Vec<DeploymentCloudConfig>> = HashMap::new();
     for m in Row::members(conn, &ids)? {
         members.entry(m.deployment_id).or_default().push(DeploymentCloudConfig {
@@ -85,7 +123,10 @@ pub(crate) fn to_wire(
         .map(|d| {
             let mine: Vec<&Instance> = instances.iter().filter(|i| i.deployment_id == d.id).collect();
             let (counts, readiness, memory_bytes, data_age_ms) = overview::figures(&mine, snapshots);
+            let my_ports: Vec<_> = ports.iter().filter(|p| p.deployment_id == d.id).collect();
+            let service = crate::routing::view::summary(&my_ports, &mine, &seen.routing());
             Deployment {
+                service,
                 cloud_configs: members.remove(&d.id).unwrap_or_default(),
                 status: d.status,
                 ready: counts.total > 0 && readiness.ready == counts.total,
@@ -104,13 +145,9 @@ pub(crate) fn to_wire(
 }
 
 /// Loads one deployment in wire form.
-pub(crate) fn load(
-    conn: &mut PgConnection,
-    id: DeploymentId,
-    snapshots: &Snapshots,
-) -> Result<Deployment, ApiError> {
+pub(crate) fn load(conn: &mut PgConnection, id: DeploymentId, seen: &Seen) -> Result<Deployment, ApiError> {
     let row = find(conn, id)?;
-    to_wire(conn, vec![row], snapshots)?
+    to_wire(conn, vec![row], seen)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("deployment {id} vanished while it was read").into())
 }
@@ -126,7 +163,7 @@ pub(crate) async fn change_member<F>(
 where
     F: FnOnce(&mut PgConnection) -> Result<bool, ApiError> + Send + 'static,
 {
-    let snapshots = state.cache.all();
+    let snapshots = seen(state);
     crate::db::transaction(&state.pool, move |conn| {
         ensure_active(&find(conn, id)?)?;
         if !change(conn)? {

@@ -42,7 +42,7 @@ pub async fn update_deployment(
     if let Some(name) = &name {
         validate::resource_name("name", name).map_err(ApiError::validation)?;
     }
-    let snapshots = state.cache.all();
+    let snapshots = super::seen(&state);
     let updated = db::transaction(&state.pool, move |conn| {
         super::ensure_active(&super::find(conn, id)?)?;
         if let Some(name) = &name {
