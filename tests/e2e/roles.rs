@@ -145,7 +145,7 @@ async fn roles_and_tokens_in_a_browser() {
     b.click("#new-cloud-config").await;
     // A new cloud-config names no image: which images the hosts have is the operator's to say.
     assert_eq!(b.value("#cc-image").await, "", "a new cloud-config's image starts empty");
-    let users: Vec<User> = expect_json(app.get("/api/v1/users").await, 200).await;
+    let users: Vec<User> = app.list("/api/v1/users").await;
     let ops = users.iter().find(|u| u.name == "ops").expect("ops is listed");
     let demoted: User =
         expect_json(app.patch(&format!("/api/v1/users/{}", ops.id), &json!({ "role": "viewer" })).await, 200)
@@ -180,7 +180,7 @@ async fn roles_and_tokens_in_a_browser() {
 
     b.select("tr[data-user=ops] select.role", "operator").await;
     mosaic_testkit::eventually(std::time::Duration::from_secs(10), "ops to be an operator again", || async {
-        let users: Vec<User> = expect_json(app.get("/api/v1/users").await, 200).await;
+        let users: Vec<User> = app.list("/api/v1/users").await;
         users.iter().any(|u| u.name == "ops" && u.role.as_str() == "operator").then_some(())
     })
     .await;

@@ -244,7 +244,7 @@ async fn the_walkthrough_in_a_browser() {
     b.wait("#no-ports", 10).await;
     let cloud_configs: serde_json::Value = app.get("/api/v1/cloud-configs").await.json().await.unwrap();
     let web_id =
-        cloud_configs.as_array().unwrap().iter().find(|c| c["namespace"] == "Webservers").unwrap()["id"]
+        cloud_configs["items"].as_array().unwrap().iter().find(|c| c["namespace"] == "Webservers").unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned();
