@@ -184,16 +184,22 @@ async fn admins_manage_users_roles_and_everyones_tokens() {
 async fn users_and_tokens_are_listed_a_page_at_a_time() {
     let app = spawn_app().await;
     for name in ["zed", "amy", "bob", "kim"] {
-        expect_json::<serde_json::Value>(app.post("/api/v1/users", &json!({"name": name, "role": "viewer"})).await, 201)
-            .await;
+        expect_json::<serde_json::Value>(
+            app.post("/api/v1/users", &json!({"name": name, "role": "viewer"})).await,
+            201,
+        )
+        .await;
     }
     let users = app.check_paging("/api/v1/users", "id", 2).await;
     let names: Vec<&str> = users.iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["admin", "amy", "bob", "kim", "zed"]);
 
     for n in 0..4 {
-        expect_json::<serde_json::Value>(app.post("/api/v1/tokens", &json!({"name": format!("ci{n}")})).await, 201)
-            .await;
+        expect_json::<serde_json::Value>(
+            app.post("/api/v1/tokens", &json!({"name": format!("ci{n}")})).await,
+            201,
+        )
+        .await;
     }
     let mine = app.check_paging("/api/v1/tokens", "id", 2).await;
     let admin = users[0]["id"].as_str().unwrap();

@@ -168,7 +168,8 @@ async fn a_token_limited_to_a_deployment_acts_on_that_one_only() {
     .await;
     // The job list shows it only its deployment's jobs.
     let jobs: Value = expect_json(as_ci(Method::GET, "/api/v1/jobs").send().await.unwrap(), 200).await;
-    let ids: Vec<&str> = jobs["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        jobs["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [job]);
 }
 

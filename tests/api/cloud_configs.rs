@@ -176,7 +176,8 @@ async fn cloud_configs_and_revisions_are_listed_a_page_at_a_time_and_searched() 
         create(&app, namespace, name).await;
     }
     let all = app.check_paging("/api/v1/cloud-configs", "id", 2).await;
-    let names: Vec<String> = all.iter().map(|c| format!("{}/{}", c["namespace"], c["name"]).replace('"', "")).collect();
+    let names: Vec<String> =
+        all.iter().map(|c| format!("{}/{}", c["namespace"], c["name"]).replace('"', "")).collect();
     assert_eq!(names, ["Cache/Redis", "Db/Blog", "Db/Shop", "Web/Api", "Web/Blog", "Web/Shop"]);
 
     // Filters page alike: a namespace, text in the name.
@@ -192,7 +193,8 @@ async fn cloud_configs_and_revisions_are_listed_a_page_at_a_time_and_searched() 
     let id = all[0]["id"].as_str().unwrap();
     for n in 2..=5 {
         let body = json!({"user_data": WEB.replace("echo web", &format!("echo web{n}"))});
-        let changed: Value = expect_json(app.patch(&format!("/api/v1/cloud-configs/{id}"), &body).await, 200).await;
+        let changed: Value =
+            expect_json(app.patch(&format!("/api/v1/cloud-configs/{id}"), &body).await, 200).await;
         assert_eq!(changed["revision"], n);
     }
     let revisions = app.check_paging(&format!("/api/v1/cloud-configs/{id}/revisions"), "revision", 2).await;

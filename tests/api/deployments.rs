@@ -133,7 +133,8 @@ async fn deployments_and_their_jobs_are_listed_a_page_at_a_time_and_searched() {
     let names = ["Shop", "SiteB", "SiteA", "Blog", "Wiki", "SiteC", "Api"];
     let mut ids = Vec::new();
     for name in names {
-        let created: Value = expect_json(app.post("/api/v1/deployments", &json!({"name": name})).await, 201).await;
+        let created: Value =
+            expect_json(app.post("/api/v1/deployments", &json!({"name": name})).await, 201).await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let all = app.check_paging("/api/v1/deployments", "id", 2).await;
@@ -149,8 +150,12 @@ async fn deployments_and_their_jobs_are_listed_a_page_at_a_time_and_searched() {
     assert_eq!(found, ["SiteA", "SiteB", "SiteC"]);
     let nothing: Vec<Value> = app.list("/api/v1/deployments?q=%25").await;
     assert!(nothing.is_empty());
-    expect_error(app.get(&format!("/api/v1/deployments?q={}", "x".repeat(201))).await, 400, "validation_failed")
-        .await;
+    expect_error(
+        app.get(&format!("/api/v1/deployments?q={}", "x".repeat(201))).await,
+        400,
+        "validation_failed",
+    )
+    .await;
 
     // Jobs, newest first: finished ones written straight to the database, some created at the
     // same instant (the ID breaks the tie), and one of another deployment.

@@ -64,7 +64,9 @@ async fn the_guides_python_snippet_runs() {
         let mut conn = app.state.pool.get().unwrap();
         i::job_items.select((i::instance_name, i::step, i::error)).load(&mut conn).unwrap()
     };
-    for line in ["deploy: succeeded 2/2", "running: 2", "found: ['My_Site']", "stop: succeeded", "delete: succeeded"] {
+    for line in
+        ["deploy: succeeded 2/2", "running: 2", "found: ['My_Site']", "stop: succeeded", "delete: succeeded"]
+    {
         assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}\njob items: {items:#?}");
     }
     // Two instances were listed by name, running (busybox has no cloud-init: readiness unknown).

@@ -96,8 +96,12 @@ impl TestApp {
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "{path}: an item twice");
         for bad in ["limit=0", "limit=501", "limit=-1", "limit=x", "cursor=bm9wZQ", "cursor=%21%21"] {
-            let body: serde_json::Value = expect_json(self.get(&format!("{path}{join}{bad}")).await, 400).await;
-            assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{bad}: {body}");
+            let body: serde_json::Value =
+                expect_json(self.get(&format!("{path}{join}{bad}")).await, 400).await;
+            assert!(
+                body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+                "{bad}: {body}"
+            );
         }
         all
     }

@@ -1,10 +1,10 @@
 //! `/api/v1/cloud-configs`.
 
 use mosaic_types::CloudConfigId;
-use mosaic_types::page::Page;
 use mosaic_types::cloud_configs::{
     CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig,
 };
+use mosaic_types::page::Page;
 
 use super::pages::{every, first_pages, with_query};
 use super::{Api, ApiError};
@@ -36,7 +36,11 @@ pub async fn remove(api: &Api, id: CloudConfigId) -> Result<(), ApiError> {
 }
 
 /// The first `pages` pages of its revisions, newest first.
-pub async fn revisions(api: &Api, id: CloudConfigId, pages: usize) -> Result<Page<RevisionSummary>, ApiError> {
+pub async fn revisions(
+    api: &Api,
+    id: CloudConfigId,
+    pages: usize,
+) -> Result<Page<RevisionSummary>, ApiError> {
     first_pages(api, &format!("/api/v1/cloud-configs/{id}/revisions"), pages).await
 }
 

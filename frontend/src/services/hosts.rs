@@ -1,8 +1,8 @@
 //! `/api/v1/hosts`.
 
 use mosaic_types::HostId;
-use mosaic_types::page::Page;
 use mosaic_types::hosts::{CreateHost, FingerprintRequest, FingerprintResponse, Host, HostProfile};
+use mosaic_types::page::Page;
 
 use super::pages::{every, first_pages, with_query};
 use super::{Api, ApiError};

@@ -9,7 +9,6 @@ use mosaic_types::{DeploymentId, InstanceId};
 use super::pages::{MAX_PAGES, query_escape};
 use super::{Api, ApiError};
 
-
 /// An action on one instance, each a job (`POST /api/v1/instances/{id}/{action}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceAction {

@@ -40,7 +40,11 @@ pub fn query_escape(text: &str) -> String {
 /// The items of a list's first `pages` pages (at least one) of the server's default size, in
 /// order, and the cursor after them (`None` when nothing is left): what a screen showing "More"
 /// reads on each refresh.
-pub async fn first_pages<T: DeserializeOwned>(api: &Api, path: &str, pages: usize) -> Result<Page<T>, ApiError> {
+pub async fn first_pages<T: DeserializeOwned>(
+    api: &Api,
+    path: &str,
+    pages: usize,
+) -> Result<Page<T>, ApiError> {
     let mut all = Page { items: Vec::new(), next_cursor: None };
     let mut cursor: Option<String> = None;
     for _ in 0..pages.clamp(1, MAX_PAGES) {
@@ -76,8 +80,14 @@ mod tests {
 
     #[test]
     fn query_values_are_added_escaped_and_empty_ones_left_out() {
-        assert_eq!(with_query("/api/v1/hosts", &[("q", Some("a b&c")), ("cursor", None)]), "/api/v1/hosts?q=a%20b%26c");
-        assert_eq!(with_query("/x?limit=5", &[("q", Some("")), ("cursor", Some("YWJj-_"))]), "/x?limit=5&cursor=YWJj-_");
+        assert_eq!(
+            with_query("/api/v1/hosts", &[("q", Some("a b&c")), ("cursor", None)]),
+            "/api/v1/hosts?q=a%20b%26c"
+        );
+        assert_eq!(
+            with_query("/x?limit=5", &[("q", Some("")), ("cursor", Some("YWJj-_"))]),
+            "/x?limit=5&cursor=YWJj-_"
+        );
         assert_eq!(query_escape("a+b/c=&d"), "a%2Bb%2Fc%3D%26d");
     }
 }

@@ -178,7 +178,8 @@ impl Job {
             query = query.filter(jobs::deployment_id.eq_any(ids.to_vec()));
         }
         if let Some((at, id)) = before {
-            query = query.filter(crate::models::keyset::before_time("jobs.created_at", "jobs.id", (at, id.0)));
+            query =
+                query.filter(crate::models::keyset::before_time("jobs.created_at", "jobs.id", (at, id.0)));
         }
         query.order((jobs::created_at.desc(), jobs::id.desc())).limit(limit).load(conn)
     }

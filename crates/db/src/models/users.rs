@@ -58,7 +58,11 @@ impl User {
     }
 
     /// Up to `limit` users by name (then ID) after `after`.
-    pub fn page(conn: &mut PgConnection, after: Option<(&str, UserId)>, limit: i64) -> QueryResult<Vec<User>> {
+    pub fn page(
+        conn: &mut PgConnection,
+        after: Option<(&str, UserId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<User>> {
         let mut query = users::table.select(User::as_select()).into_boxed();
         if let Some((name, id)) = after {
             query = query.filter(keyset::after_text("users.name", "users.id", (name, id.0)));

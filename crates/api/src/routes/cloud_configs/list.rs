@@ -44,9 +44,8 @@ pub async fn list_cloud_configs(
         let after = after.as_ref().map(|(ns, name, id)| (ns.as_str(), name.as_str(), *id));
         let q = q.as_deref().filter(|q| !q.is_empty());
         let rows = Row::search(conn, namespace.as_deref(), q, after, limit + 1)?;
-        let page = paging::finish(rows, limit, |(c, _)| {
-            paging::encode(&[&c.namespace, &c.name, &c.id.to_string()])
-        });
+        let page =
+            paging::finish(rows, limit, |(c, _)| paging::encode(&[&c.namespace, &c.name, &c.id.to_string()]));
         let items = super::to_wire(conn, page.items)?;
         Ok::<_, ApiError>(Page { items, next_cursor: page.next_cursor })
     })

@@ -37,15 +37,16 @@ pub async fn list_jobs(
     let limit = paging::limit(limit)?;
     let before = before(cursor.as_deref())?;
     let scope = user.deployments;
-    let page = db::run(&state.pool, move |conn| {
-        page_of(conn, deployment_id, scope.as_deref(), before, limit)
-    })
-    .await?;
+    let page =
+        db::run(&state.pool, move |conn| page_of(conn, deployment_id, scope.as_deref(), before, limit))
+            .await?;
     Ok(web::Json(page))
 }
 
 /// Where a newest-first page of jobs continues: the last job's creation time and ID.
-pub(crate) fn before(cursor: Option<&str>) -> Result<Option<(chrono::DateTime<chrono::Utc>, mosaic_types::JobId)>, ApiError> {
+pub(crate) fn before(
+    cursor: Option<&str>,
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, mosaic_types::JobId)>, ApiError> {
     match paging::after::<2>(cursor)? {
         Some([at, id]) => Ok(Some((paging::parse(&at)?, paging::parse(&id)?))),
         None => Ok(None),
@@ -61,7 +62,8 @@ pub(crate) fn page_of(
     limit: i64,
 ) -> Result<Page<Job>, ApiError> {
     let rows = Row::page(conn, deployment, only, before, limit + 1)?;
-    let page = paging::finish(rows, limit, |j| paging::encode(&[&paging::time(&j.created_at), &j.id.to_string()]));
+    let page =
+        paging::finish(rows, limit, |j| paging::encode(&[&paging::time(&j.created_at), &j.id.to_string()]));
     let ids: Vec<_> = page.items.iter().map(|j| j.id).collect();
     let mut items: HashMap<_, Vec<_>> = HashMap::new();
     for item in Row::items_of(conn, &ids)? {

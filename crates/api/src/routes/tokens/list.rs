@@ -76,7 +76,12 @@ fn read(query: PageQuery) -> Result<(i64, Before), ApiError> {
     Ok((limit, before))
 }
 
-fn page_of(conn: &mut PgConnection, user: UserId, before: Before, limit: i64) -> Result<Page<ApiToken>, ApiError> {
+fn page_of(
+    conn: &mut PgConnection,
+    user: UserId,
+    before: Before,
+    limit: i64,
+) -> Result<Page<ApiToken>, ApiError> {
     let rows = Row::live_page(conn, user, before, limit + 1)?;
     let page = paging::finish(rows, limit, |(t, _)| {
         paging::encode(&[&paging::time(&t.created_at), &t.id.to_string()])
