@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
 use mosaic_testkit::bench::{busy_cpu, cgroups, settle, var};
-use mosaic_testkit::{
-    OP_TIMEOUT, TestApp, env, expect_json, remove_instance, spawn_app, spawn_app_with, unique_name,
-};
+use mosaic_testkit::{OP_TIMEOUT, TestApp, env, remove_instance, spawn_app, spawn_app_with, unique_name};
 use serde_json::{Value, json};
 
 async fn up(client: &lxd::Client, name: &InstanceName) -> lxd::Result<()> {
