@@ -644,7 +644,7 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
     })
     .await;
     // The view is published right after the pass that reloaded HAProxy: it follows within a pass.
-    let port_view = eventually(Duration::from_secs(10), "the view to say the frontend is down", || async {
+    let _port_view = eventually(Duration::from_secs(10), "the view to say the frontend is down", || async {
         let view = api.ports(&id).await.into_iter().find(|p| p["cloud_config_id"] == site.as_str()).unwrap();
         (view["frontend"] == "down").then_some(view)
     })
