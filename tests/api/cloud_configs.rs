@@ -175,10 +175,14 @@ async fn cloud_configs_and_revisions_are_listed_a_page_at_a_time_and_searched() 
     {
         create(&app, namespace, name).await;
     }
+    // The longest names make the longest cursor (still within the documented 400 characters).
+    let (long_ns, long_name) = (format!("N{}", "s".repeat(63)), format!("N{}", "n".repeat(63)));
+    create(&app, &long_ns, &long_name).await;
     let all = app.check_paging("/api/v1/cloud-configs", "id", 2).await;
     let names: Vec<String> =
         all.iter().map(|c| format!("{}/{}", c["namespace"], c["name"]).replace('"', "")).collect();
-    assert_eq!(names, ["Cache/Redis", "Db/Blog", "Db/Shop", "Web/Api", "Web/Blog", "Web/Shop"]);
+    let long = format!("{long_ns}/{long_name}");
+    assert_eq!(names, ["Cache/Redis", "Db/Blog", "Db/Shop", &long, "Web/Api", "Web/Blog", "Web/Shop"]);
 
     // Filters page alike: a namespace, text in the name.
     let web: Vec<Value> = app.list_all("/api/v1/cloud-configs?namespace=Web", 2).await;
