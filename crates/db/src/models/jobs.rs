@@ -151,6 +151,11 @@ impl Job {
             .load(conn)
     }
 
+    /// A deployment's newest `limit` jobs, newest first.
+    pub fn for_deployment(conn: &mut PgConnection, id: DeploymentId, limit: i64) -> QueryResult<Vec<Job>> {
+        Self::page(conn, Some(id), None, None, limit)
+    }
+
     /// The items of each of `ids`, by job, then instance name.
     pub fn items_of(conn: &mut PgConnection, ids: &[JobId]) -> QueryResult<Vec<JobItem>> {
         job_items::table
