@@ -1,6 +1,6 @@
 //! Who did what: successes and failures are both recorded.
 
-use mosaic_testkit::{expect_json, spawn_app};
+use mosaic_testkit::spawn_app;
 use serde_json::json;
 
 #[tokio::test]
@@ -13,7 +13,7 @@ async fn changes_and_refusals_are_audited() {
     // Reads are not audited.
     app.get("/api/v1/deployments").await;
 
-    let entries: Vec<serde_json::Value> = expect_json(app.get("/api/v1/audit?limit=10").await, 200).await;
+    let entries: Vec<serde_json::Value> = app.list("/api/v1/audit?limit=10").await;
     assert_eq!(entries.len(), 2, "{entries:#?}");
     let (failure, success) = (&entries[0], &entries[1]);
     assert_eq!(success["action"], "create_deployment");
@@ -23,8 +23,20 @@ async fn changes_and_refusals_are_audited() {
     assert_eq!(failure["outcome"], "failure");
     assert!(failure["detail"].as_str().unwrap().contains("already exists"), "{failure}");
 
-    let older: Vec<serde_json::Value> =
-        expect_json(app.get(&format!("/api/v1/audit?before={}", failure["id"])).await, 200).await;
-    assert_eq!(older.len(), 1);
-    assert_eq!(app.get("/api/v1/audit?limit=0").await.status(), 400);
+    // A page at a time, newest first: every entry exactly once, whatever the page size.
+    for n in 0..5 {
+        app.post("/api/v1/deployments", &json!({"name": format!("Paged{n}")})).await;
+    }
+    let all: Vec<serde_json::Value> = app.list("/api/v1/audit").await;
+    assert_eq!(all.len(), 7);
+    let paged: Vec<serde_json::Value> = app.list_all("/api/v1/audit", 2).await;
+    assert_eq!(paged, all);
+    let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    for bad in ["limit=0", "limit=501", "limit=x", "cursor=nonsense", "before=3"] {
+        let response = app.get(&format!("/api/v1/audit?{bad}")).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["error"]["code"].is_string(), "{bad}: {body}");
+    }
 }

@@ -69,7 +69,7 @@ async fn tokens_can_be_created_listed_used_and_revoked() {
     assert_eq!(me["role"], "admin");
     assert_eq!(me["token"]["id"], id.as_str());
 
-    let list: Vec<serde_json::Value> = expect_json(app.get("/api/v1/tokens").await, 200).await;
+    let list: Vec<serde_json::Value> = app.list("/api/v1/tokens").await;
     assert!(list.iter().any(|t| t["id"] == id.as_str() && t["name"] == "ci"));
     assert!(list.iter().all(|t| t.get("secret").is_none() && t.get("token_hash").is_none()));
 
@@ -125,8 +125,7 @@ async fn admins_manage_users_roles_and_everyones_tokens() {
     expect_error(app.post("/api/v1/users", &json!({"name": "norole"})).await, 400, "invalid_json").await;
 
     // An admin sees the user's tokens and can revoke one; it stops working at once.
-    let tokens: Vec<serde_json::Value> =
-        expect_json(app.get(&format!("/api/v1/users/{user}/tokens")).await, 200).await;
+    let tokens: Vec<serde_json::Value> = app.list(&format!("/api/v1/users/{user}/tokens")).await;
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["user_name"], "ops");
     let extra: serde_json::Value = expect_json(
@@ -139,7 +138,7 @@ async fn admins_manage_users_roles_and_everyones_tokens() {
     let revoked = app.http.get(app.url("/api/v1/me")).bearer_auth(extra["secret"].as_str().unwrap()).send();
     expect_error(revoked.await.unwrap(), 401, "unauthorized").await;
     // Someone else's token is not an operator's to revoke.
-    let admins: Vec<serde_json::Value> = expect_json(app.get("/api/v1/tokens").await, 200).await;
+    let admins: Vec<serde_json::Value> = app.list("/api/v1/tokens").await;
     let admin_token = admins[0]["id"].as_str().unwrap();
     let theirs = as_ops(Method::DELETE, &format!("/api/v1/tokens/{admin_token}")).send().await.unwrap();
     expect_error(theirs, 404, "token_not_found").await;
@@ -179,4 +178,34 @@ async fn admins_manage_users_roles_and_everyones_tokens() {
         "user_not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn users_and_tokens_are_listed_a_page_at_a_time() {
+    let app = spawn_app().await;
+    for name in ["zed", "amy", "bob", "kim"] {
+        expect_json::<serde_json::Value>(
+            app.post("/api/v1/users", &json!({"name": name, "role": "viewer"})).await,
+            201,
+        )
+        .await;
+    }
+    let users = app.check_paging("/api/v1/users", "id", 2).await;
+    let names: Vec<&str> = users.iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["admin", "amy", "bob", "kim", "zed"]);
+
+    for n in 0..4 {
+        expect_json::<serde_json::Value>(
+            app.post("/api/v1/tokens", &json!({"name": format!("ci{n}")})).await,
+            201,
+        )
+        .await;
+    }
+    let mine = app.check_paging("/api/v1/tokens", "id", 2).await;
+    let admin = users[0]["id"].as_str().unwrap();
+    let theirs = app.check_paging(&format!("/api/v1/users/{admin}/tokens"), "id", 3).await;
+    assert_eq!(theirs, mine);
+    // Newest first: the last made comes first, the admin's own login token last.
+    assert_eq!(mine[0]["name"], "ci3");
+    assert_eq!(mine.len(), 5, "{mine:#?}");
 }

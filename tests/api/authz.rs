@@ -122,10 +122,9 @@ async fn a_token_limited_to_a_deployment_acts_on_that_one_only() {
     let renamed =
         as_ci(Method::PATCH, &format!("/api/v1/deployments/{mine}")).json(&json!({"name": "My_Site_2"}));
     assert_eq!(renamed.send().await.unwrap().status(), 200);
-    let list: Vec<Value> =
-        expect_json(as_ci(Method::GET, "/api/v1/deployments").send().await.unwrap(), 200).await;
-    assert_eq!(list.len(), 1, "the list shows only its deployment");
-    assert_eq!(list[0]["id"], mine);
+    let list: Value = expect_json(as_ci(Method::GET, "/api/v1/deployments").send().await.unwrap(), 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the list shows only its deployment");
+    assert_eq!(list["items"][0]["id"], mine);
 
     // Anything else is refused: another deployment, a new one, other resources' changes, and
     // making tokens (which could be wider than itself).
@@ -167,6 +166,11 @@ async fn a_token_limited_to_a_deployment_acts_on_that_one_only() {
         "forbidden",
     )
     .await;
+    // The job list shows it only its deployment's jobs.
+    let jobs: Value = expect_json(as_ci(Method::GET, "/api/v1/jobs").send().await.unwrap(), 200).await;
+    let ids: Vec<&str> =
+        jobs["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [job]);
 }
 
 #[tokio::test]

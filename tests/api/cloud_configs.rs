@@ -27,17 +27,17 @@ async fn create_get_and_search() {
             .await;
     assert_eq!(got, web);
 
-    let all: Vec<Value> = expect_json(app.get("/api/v1/cloud-configs").await, 200).await;
+    let all: Vec<Value> = app.list("/api/v1/cloud-configs").await;
     let names: Vec<String> = all
         .iter()
         .map(|c| format!("{}/{}", c["namespace"].as_str().unwrap(), c["name"].as_str().unwrap()))
         .collect();
     assert_eq!(names, ["Mysql/My_Site", "Webservers/My_Site"]);
-    let found: Vec<Value> = expect_json(app.get("/api/v1/cloud-configs?q=webservers/my").await, 200).await;
+    let found: Vec<Value> = app.list("/api/v1/cloud-configs?q=webservers/my").await;
     assert_eq!(found.len(), 1);
-    let in_ns: Vec<Value> = expect_json(app.get("/api/v1/cloud-configs?namespace=Mysql").await, 200).await;
+    let in_ns: Vec<Value> = app.list("/api/v1/cloud-configs?namespace=Mysql").await;
     assert_eq!(in_ns.len(), 1);
-    let none: Vec<Value> = expect_json(app.get("/api/v1/cloud-configs?q=%25").await, 200).await;
+    let none: Vec<Value> = app.list("/api/v1/cloud-configs?q=%25").await;
     assert!(none.is_empty(), "% must match literally");
 
     expect_error(
@@ -82,7 +82,7 @@ async fn invalid_cloud_configs_are_refused_and_nothing_is_written() {
             expect_error(app.post("/api/v1/cloud-configs", &body).await, 400, "validation_failed").await;
         assert!(message.contains(expected), "{patch}: {message}");
     }
-    let all: Vec<Value> = expect_json(app.get("/api/v1/cloud-configs").await, 200).await;
+    let all: Vec<Value> = app.list("/api/v1/cloud-configs").await;
     assert!(all.is_empty());
 }
 
@@ -112,7 +112,7 @@ async fn content_changes_make_revisions_that_can_be_diffed_and_restored() {
     // A bad edit is refused and leaves revision 2 current.
     expect_error(app.patch(&path, &json!({"user_data": "nope"})).await, 400, "validation_failed").await;
 
-    let revisions: Vec<Value> = expect_json(app.get(&format!("{path}/revisions")).await, 200).await;
+    let revisions: Vec<Value> = app.list(&format!("{path}/revisions")).await;
     let numbers: Vec<i64> = revisions.iter().map(|r| r["revision"].as_i64().unwrap()).collect();
     assert_eq!(numbers, [2, 1]);
     assert!(revisions.iter().all(|r| r["author"] == "admin"));
@@ -165,4 +165,43 @@ async fn a_cloud_config_in_use_cannot_be_deleted() {
     expect_error(app.get(&format!("/api/v1/cloud-configs/{id}")).await, 404, "cloud_config_not_found").await;
     expect_error(app.delete(&format!("/api/v1/cloud-configs/{id}")).await, 404, "cloud_config_not_found")
         .await;
+}
+
+#[tokio::test]
+async fn cloud_configs_and_revisions_are_listed_a_page_at_a_time_and_searched() {
+    let app = spawn_app().await;
+    for (namespace, name) in
+        [("Web", "Shop"), ("Web", "Blog"), ("Db", "Shop"), ("Web", "Api"), ("Cache", "Redis"), ("Db", "Blog")]
+    {
+        create(&app, namespace, name).await;
+    }
+    // The longest names make the longest cursor (still within the documented 400 characters).
+    let (long_ns, long_name) = (format!("N{}", "s".repeat(63)), format!("N{}", "n".repeat(63)));
+    create(&app, &long_ns, &long_name).await;
+    let all = app.check_paging("/api/v1/cloud-configs", "id", 2).await;
+    let names: Vec<String> =
+        all.iter().map(|c| format!("{}/{}", c["namespace"], c["name"]).replace('"', "")).collect();
+    let long = format!("{long_ns}/{long_name}");
+    assert_eq!(names, ["Cache/Redis", "Db/Blog", "Db/Shop", &long, "Web/Api", "Web/Blog", "Web/Shop"]);
+
+    // Filters page alike: a namespace, text in the name.
+    let web: Vec<Value> = app.list_all("/api/v1/cloud-configs?namespace=Web", 2).await;
+    assert_eq!(web.len(), 3);
+    let shops: Vec<Value> = app.list_all("/api/v1/cloud-configs?q=shop", 1).await;
+    let shops: Vec<&str> = shops.iter().map(|c| c["namespace"].as_str().unwrap()).collect();
+    assert_eq!(shops, ["Db", "Web"]);
+    let both: Vec<Value> = app.list("/api/v1/cloud-configs?namespace=Db&q=blog").await;
+    assert_eq!(both.len(), 1);
+
+    // Revisions, newest first.
+    let id = all[0]["id"].as_str().unwrap();
+    for n in 2..=5 {
+        let body = json!({"user_data": WEB.replace("echo web", &format!("echo web{n}"))});
+        let changed: Value =
+            expect_json(app.patch(&format!("/api/v1/cloud-configs/{id}"), &body).await, 200).await;
+        assert_eq!(changed["revision"], n);
+    }
+    let revisions = app.check_paging(&format!("/api/v1/cloud-configs/{id}/revisions"), "revision", 2).await;
+    let numbers: Vec<i64> = revisions.iter().map(|r| r["revision"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [5, 4, 3, 2, 1]);
 }

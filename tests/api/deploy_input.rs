@@ -170,8 +170,7 @@ async fn deploy_more_to_scale_up_remove_chosen_to_scale_down_and_one_job_at_a_ti
     assert_eq!(detail["instances"]["total"], 3);
     assert_eq!(detail["instances"]["running"], 3);
 
-    let history: Vec<Value> =
-        expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;
+    let history: Vec<Value> = app.list(&format!("/api/v1/deployments/{id}/jobs")).await;
     let kinds: Vec<&str> = history.iter().map(|j| j["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["remove", "start", "deploy", "deploy"]);
 

@@ -81,7 +81,7 @@ async fn create_list_get_rename_and_change_members() {
     app.post("/api/v1/deployments", &json!({"name": "Other"})).await;
     expect_error(app.patch(&path, &json!({"name": "Other"})).await, 409, "deployment_name_taken").await;
 
-    let list: Vec<Value> = expect_json(app.get("/api/v1/deployments").await, 200).await;
+    let list: Vec<Value> = app.list("/api/v1/deployments").await;
     let names: Vec<&str> = list.iter().map(|d| d["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["My_Site_2", "Other"]);
 
@@ -110,7 +110,7 @@ async fn bad_deployments_are_refused_and_nothing_is_written() {
     for body in cases {
         expect_error(app.post("/api/v1/deployments", &body).await, 400, "validation_failed").await;
     }
-    let list: Vec<Value> = expect_json(app.get("/api/v1/deployments").await, 200).await;
+    let list: Vec<Value> = app.list("/api/v1/deployments").await;
     assert!(list.is_empty(), "{list:?}");
 
     let nobody = uuid::Uuid::new_v4();
@@ -128,4 +128,64 @@ async fn bad_deployments_are_refused_and_nothing_is_written() {
         "deployment_not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn deployments_and_their_jobs_are_listed_a_page_at_a_time_and_searched() {
+    let app = spawn_app().await;
+    let names = ["Shop", "SiteB", "SiteA", "Blog", "Wiki", "SiteC", "Api"];
+    let mut ids = Vec::new();
+    for name in names {
+        let created: Value =
+            expect_json(app.post("/api/v1/deployments", &json!({"name": name})).await, 201).await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let all = app.check_paging("/api/v1/deployments", "id", 2).await;
+    let listed: Vec<&str> = all.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(listed, sorted, "by name");
+    assert_eq!(listed.len(), names.len());
+
+    // The name filter: case-insensitive, literal (`%` is no wildcard), paged alike.
+    let found: Vec<Value> = app.list_all("/api/v1/deployments?q=SITE", 1).await;
+    let found: Vec<&str> = found.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(found, ["SiteA", "SiteB", "SiteC"]);
+    let nothing: Vec<Value> = app.list("/api/v1/deployments?q=%25").await;
+    assert!(nothing.is_empty());
+    expect_error(
+        app.get(&format!("/api/v1/deployments?q={}", "x".repeat(201))).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+
+    // Jobs, newest first: finished ones written straight to the database, some created at the
+    // same instant (the ID breaks the tie), and one of another deployment.
+    {
+        use diesel::prelude::*;
+        let mut conn = app.state.pool.get().unwrap();
+        for (deployment, n) in [(&ids[0], 7), (&ids[1], 1)] {
+            diesel::sql_query(format!(
+                "INSERT INTO jobs (id, deployment_id, deployment_name, kind, state, then_start, total, done, \
+                 failed, created_by, attempts, created_at, updated_at) \
+                 SELECT gen_random_uuid(), '{deployment}', 'X', 'start', 'succeeded', false, 0, 0, 0, 'admin', \
+                 0, now() - (g / 3) * interval '1 second', now() FROM generate_series(1, {n}) g"
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+    }
+    let path = format!("/api/v1/deployments/{}/jobs", ids[0]);
+    let jobs = app.check_paging(&path, "id", 3).await;
+    assert_eq!(jobs.len(), 7);
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = jobs
+        .iter()
+        .map(|j| chrono::DateTime::parse_from_rfc3339(j["created_at"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    let filtered = app.check_paging(&format!("/api/v1/jobs?deployment_id={}", ids[0]), "id", 2).await;
+    assert_eq!(filtered, jobs);
+    let everyone = app.check_paging("/api/v1/jobs", "id", 4).await;
+    assert_eq!(everyone.len(), 8);
 }

@@ -59,8 +59,7 @@ async fn a_body_that_is_not_an_object_is_refused_and_a_nul_is_still_audited() {
     // hold NUL: it is written as `\0`).
     let nul = app.patch(&format!("/api/v1/deployments/{id}"), &json!({"name": "a\u{0}b"})).await;
     assert_eq!(nul.status(), 400);
-    let entries: Vec<serde_json::Value> =
-        mosaic_testkit::expect_json(app.get("/api/v1/audit?limit=1").await, 200).await;
+    let entries: Vec<serde_json::Value> = app.list("/api/v1/audit?limit=1").await;
     assert_eq!(entries[0]["action"], "update_deployment", "{entries:#?}");
     assert_eq!(entries[0]["outcome"], "failure", "{entries:#?}");
 }

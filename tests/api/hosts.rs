@@ -41,7 +41,7 @@ async fn register_with_token_and_password_then_list_get_rename_remove() {
     body["trust_password"] = json!(env().trust_password);
     let host_b: Value = expect_json(app.post("/api/v1/hosts", &body).await, 201).await;
 
-    let hosts: Vec<Value> = expect_json(app.get("/api/v1/hosts").await, 200).await;
+    let hosts: Vec<Value> = app.list("/api/v1/hosts").await;
     untrust(&app).await;
     assert_eq!(hosts.len(), 2);
     for (h, expected) in hosts.iter().zip([a, b]) {
@@ -81,7 +81,7 @@ async fn profiles_and_images_of_a_host_are_listed() {
 
     assert_eq!(app.delete(&format!("/api/v1/hosts/{id}")).await.status(), 204);
     expect_error(app.get(&format!("/api/v1/hosts/{id}")).await, 404, "host_not_found").await;
-    let hosts: Vec<Value> = expect_json(app.get("/api/v1/hosts").await, 200).await;
+    let hosts: Vec<Value> = app.list("/api/v1/hosts").await;
     assert!(hosts.is_empty());
 }
 
@@ -139,7 +139,7 @@ async fn bad_registrations_are_refused_and_nothing_is_stored() {
         expect_error(app.post("/api/v1/hosts", &bad).await, 400, "validation_failed").await;
     }
 
-    let hosts: Vec<Value> = expect_json(app.get("/api/v1/hosts").await, 200).await;
+    let hosts: Vec<Value> = app.list("/api/v1/hosts").await;
     untrust(&app).await;
     assert!(hosts.is_empty(), "{hosts:?}");
 }
@@ -180,7 +180,7 @@ async fn a_host_that_does_not_answer_is_shown_offline() {
 
     // The listing answers from the host cache: wait for a poll that saw the change.
     app.fresh_cache().await;
-    let hosts: Vec<Value> = expect_json(app.get("/api/v1/hosts").await, 200).await;
+    let hosts: Vec<Value> = app.list("/api/v1/hosts").await;
     let down = hosts.iter().find(|h| h["name"] == "lxd-a").unwrap();
     let up = hosts.iter().find(|h| h["name"] == "lxd-b").unwrap();
     assert_eq!(down["status"]["online"], false);
@@ -199,4 +199,28 @@ async fn a_host_that_does_not_answer_is_shown_offline() {
     assert_eq!(a["online"], false);
     assert!(a["error"].as_str().unwrap().contains("127.0.0.1:1"), "{a}");
     expect_error(app.get(&format!("/api/v1/hosts/{id}/profiles")).await, 503, "host_offline").await;
+}
+
+#[tokio::test]
+async fn hosts_are_listed_a_page_at_a_time_and_searched() {
+    let app = spawn_app().await;
+    // Rows only (the listing reads the database and the cache, never LXD): sockets that do not
+    // exist, so the cache shows them offline.
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        diesel::sql_query(
+            "INSERT INTO hosts (id, name, transport, socket_path, project, member_urls, created_at, updated_at) \
+             SELECT gen_random_uuid(), n, 'unix', '/nonexistent/' || n || '.socket', 'default', '{}', now(), now() \
+             FROM unnest(ARRAY['rack2a', 'rack1b', 'edge', 'rack1a', 'rack3', 'core']) n",
+        )
+        .execute(&mut conn)
+        .unwrap();
+    }
+    let all = app.check_paging("/api/v1/hosts", "id", 4).await;
+    let names: Vec<&str> = all.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["core", "edge", "rack1a", "rack1b", "rack2a", "rack3"]);
+    let racks: Vec<Value> = app.list_all("/api/v1/hosts?q=RACK", 2).await;
+    let racks: Vec<&str> = racks.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(racks, ["rack1a", "rack1b", "rack2a", "rack3"]);
+    assert!(app.list::<Value>("/api/v1/hosts?q=nothing").await.is_empty());
 }

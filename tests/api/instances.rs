@@ -229,7 +229,7 @@ async fn orphans_are_adopted_or_removed_and_healing_recreates_what_went_missing(
     app.state.jobs.sweeps(2).await;
     let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}")).await, 200).await;
     assert_eq!(detail["instances"]["missing"], 1, "{detail:#}");
-    let jobs: Vec<Value> = expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;
+    let jobs: Vec<Value> = app.list(&format!("/api/v1/deployments/{id}/jobs")).await;
     assert_eq!(jobs.len(), 1, "nothing was done: {jobs:#?}");
 
     // With healing on, it is made again and runs.
@@ -238,8 +238,7 @@ async fn orphans_are_adopted_or_removed_and_healing_recreates_what_went_missing(
             .await;
     assert_eq!(on["healing"], true);
     let healed = eventually(Duration::from_secs(120), "a heal job to finish", || async {
-        let jobs: Vec<Value> =
-            expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;
+        let jobs: Vec<Value> = app.list(&format!("/api/v1/deployments/{id}/jobs")).await;
         jobs.into_iter().find(|j| j["kind"] == "heal" && j["finished_at"].is_string())
     })
     .await;

@@ -108,7 +108,7 @@ async fn the_walkthrough_deploy_start_stop_start_delete_with_cloud_init() {
     assert_eq!(exec(1, "my-site-mysql-1", &["cat", "/var/tmp/mosaic-role"]).await.stdout, "database\n");
 
     // The overview agrees.
-    let overview: Vec<Value> = expect_json(app.get("/api/v1/deployments").await, 200).await;
+    let overview: Vec<Value> = app.list("/api/v1/deployments").await;
     assert_eq!(overview[0]["instances"]["running"], 3);
 
     // Stop, start again, stop: timestamps follow.

@@ -515,7 +515,7 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
         json!({"serving": 3, "pending": 0, "failing": 1, "cannot_judge": 0})
     );
     assert_eq!(detail["service"]["state"], "partial");
-    let overview: Vec<Value> = api.get("/api/v1/deployments").await.as_array().unwrap().clone();
+    let overview: Vec<Value> = api.get("/api/v1/deployments").await["items"].as_array().unwrap().clone();
     let card = overview.iter().find(|d| d["id"] == id.as_str()).unwrap();
     let addresses: Vec<&str> =
         card["service"]["addresses"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();

@@ -54,7 +54,7 @@ async fn a_non_admin_cannot_deploy_with_a_profile_that_hands_out_the_host() {
         .unwrap();
     let message = expect_error(refused, 400, "profile_not_allowed").await;
     assert!(message.contains("security.privileged"), "{message}");
-    let jobs: Vec<Value> = expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;
+    let jobs: Vec<Value> = app.list(&format!("/api/v1/deployments/{id}/jobs")).await;
     assert!(jobs.is_empty(), "nothing was started");
     app.untrust().await;
 }

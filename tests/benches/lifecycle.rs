@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
 use mosaic_testkit::bench::{busy_cpu, cgroups, settle, var};
-use mosaic_testkit::{
-    OP_TIMEOUT, TestApp, env, expect_json, remove_instance, spawn_app, spawn_app_with, unique_name,
-};
+use mosaic_testkit::{OP_TIMEOUT, TestApp, env, remove_instance, spawn_app, spawn_app_with, unique_name};
 use serde_json::{Value, json};
 
 async fn up(client: &lxd::Client, name: &InstanceName) -> lxd::Result<()> {
@@ -186,7 +184,7 @@ async fn overview_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
             let mut max_age = 0;
             while started.elapsed() < duration {
                 let t = Instant::now();
-                let list: Vec<Value> = expect_json(app.get("/api/v1/deployments").await, 200).await;
+                let list: Vec<Value> = app.list("/api/v1/deployments").await;
                 latencies.push(t.elapsed());
                 assert_eq!(list[0]["instances"]["total"], n);
                 max_age = max_age.max(list[0]["data_age_ms"].as_u64().unwrap_or(0));

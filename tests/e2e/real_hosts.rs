@@ -100,7 +100,7 @@ async fn clusters_locations_and_image_servers_in_a_browser() {
     assert_eq!(b.value("#cc-image-source").await, "server");
     assert_eq!(b.value("#cc-image-server-url").await, "https://127.0.0.1:18443");
     assert_eq!(b.value("#cc-image-protocol").await, "lxd");
-    let configs: Vec<CloudConfig> = expect_json(app.get("/api/v1/cloud-configs").await, 200).await;
+    let configs: Vec<CloudConfig> = app.list("/api/v1/cloud-configs").await;
     let saved = configs.iter().find(|c| c.name == "Remote").expect("saved");
     let server = saved.image_server.as_ref().expect("an image server");
     assert_eq!((server.url.as_str(), server.protocol), ("https://127.0.0.1:18443", ImageProtocol::Lxd));

@@ -2,7 +2,8 @@
 //! operator, who makes a viewer token limited to one deployment; signed in with it the app offers
 //! no changes and shows only that deployment; a change the page still offers after a demotion is
 //! refused with the server's words, and the page catches up with the new role; the admin revokes the token, changes the role, disables and
-//! enables the user; and a new cloud-config's image starts empty. No LXD host is needed: nothing
+//! enables the user; a new cloud-config's image starts empty; and the overview shows a page at a
+//! time with "More" and searches on the server. No LXD host is needed: nothing
 //! here starts a container.
 
 use mosaic_testkit::{TestApp, expect_json, frontend_dir, spawn_app};
@@ -145,7 +146,7 @@ async fn roles_and_tokens_in_a_browser() {
     b.click("#new-cloud-config").await;
     // A new cloud-config names no image: which images the hosts have is the operator's to say.
     assert_eq!(b.value("#cc-image").await, "", "a new cloud-config's image starts empty");
-    let users: Vec<User> = expect_json(app.get("/api/v1/users").await, 200).await;
+    let users: Vec<User> = app.list("/api/v1/users").await;
     let ops = users.iter().find(|u| u.name == "ops").expect("ops is listed");
     let demoted: User =
         expect_json(app.patch(&format!("/api/v1/users/{}", ops.id), &json!({ "role": "viewer" })).await, 200)
@@ -180,7 +181,7 @@ async fn roles_and_tokens_in_a_browser() {
 
     b.select("tr[data-user=ops] select.role", "operator").await;
     mosaic_testkit::eventually(std::time::Duration::from_secs(10), "ops to be an operator again", || async {
-        let users: Vec<User> = expect_json(app.get("/api/v1/users").await, 200).await;
+        let users: Vec<User> = app.list("/api/v1/users").await;
         users.iter().any(|u| u.name == "ops" && u.role.as_str() == "operator").then_some(())
     })
     .await;
@@ -191,4 +192,29 @@ async fn roles_and_tokens_in_a_browser() {
     b.click("tr[data-user=ops] .toggle").await;
     b.wait_text("tr[data-user=ops] td.state", "enabled", 10).await;
     assert_eq!(me_status(&app, &ops_secret).await, 200);
+
+    // More deployments than a page: the overview shows the first page and "More" for the rest,
+    // and searching asks the server (the two sites come after the others by name).
+    for n in 0..mosaic_types::page::DEFAULT_LIMIT {
+        let made = app.post("/api/v1/deployments", &json!({ "name": format!("Many{n:03}") })).await;
+        assert_eq!(made.status().as_u16(), 201);
+    }
+    let cards = |b: &Browser| {
+        let client = b.client.clone();
+        async move { client.find_all(fantoccini::Locator::Css(".card")).await.unwrap().len() }
+    };
+    b.click_link("Deployments").await;
+    b.wait_text(".card .name", "Many099", 10).await;
+    assert_eq!(cards(&b).await, 100, "one page");
+    b.click("#more-deployments").await;
+    b.wait_text(".card .name", "Site_B", 10).await;
+    assert_eq!(cards(&b).await, 102);
+    b.wait_gone("#more-deployments", 5).await;
+    b.fill("#deployment-search", "site_").await;
+    mosaic_testkit::eventually(std::time::Duration::from_secs(10), "only the sites to be shown", || async {
+        (cards(&b).await == 2).then_some(())
+    })
+    .await;
+    b.wait_text(".card .name", "Site_A", 5).await;
+    b.screenshot("r08-deployments-searched").await;
 }

@@ -243,11 +243,15 @@ async fn the_walkthrough_in_a_browser() {
     // each backend's state; both webservers go UP and requests to the address reach them.
     b.wait("#no-ports", 10).await;
     let cloud_configs: serde_json::Value = app.get("/api/v1/cloud-configs").await.json().await.unwrap();
-    let web_id =
-        cloud_configs.as_array().unwrap().iter().find(|c| c["namespace"] == "Webservers").unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let web_id = cloud_configs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["namespace"] == "Webservers")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     b.click("#expose").await;
     b.select("#expose-member", &web_id).await;
     b.fill("#expose-target", "80800").await;

@@ -64,7 +64,9 @@ async fn the_guides_python_snippet_runs() {
         let mut conn = app.state.pool.get().unwrap();
         i::job_items.select((i::instance_name, i::step, i::error)).load(&mut conn).unwrap()
     };
-    for line in ["deploy: succeeded 2/2", "running: 2", "stop: succeeded", "delete: succeeded"] {
+    for line in
+        ["deploy: succeeded 2/2", "running: 2", "found: ['My_Site']", "stop: succeeded", "delete: succeeded"]
+    {
         assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}\njob items: {items:#?}");
     }
     // Two instances were listed by name, running (busybox has no cloud-init: readiness unknown).
@@ -73,5 +75,5 @@ async fn the_guides_python_snippet_runs() {
 
     // What the snippet did is what the server holds: the deployment is gone.
     let deployments: serde_json::Value = app.get("/api/v1/deployments").await.json().await.unwrap();
-    assert_eq!(deployments.as_array().map(Vec::len), Some(0), "{deployments}");
+    assert_eq!(deployments["items"].as_array().map(Vec::len), Some(0), "{deployments}");
 }

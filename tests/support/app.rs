@@ -50,6 +50,62 @@ impl TestApp {
         self.request(Method::GET, path).send().await.expect("request")
     }
 
+    /// The items of a list's first page (`GET` as admin, answered 200).
+    pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Vec<T> {
+        expect_json::<mosaic_types::page::Page<T>>(self.get(path).await, 200).await.items
+    }
+
+    /// Every item of a list, `limit` at a time: follows `next_cursor` until the last page,
+    /// checking that no page holds more than `limit` items and only the last is short.
+    pub async fn list_all<T: DeserializeOwned>(&self, path: &str, limit: usize) -> Vec<T> {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{path}{join}limit={limit}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: mosaic_types::page::Page<T> = expect_json(self.get(&url).await, 200).await;
+            assert!(page.items.len() <= limit, "{url}: more than {limit} items");
+            let count = page.items.len();
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(next) => {
+                    assert_eq!(count, limit, "{url}: a short page before the last");
+                    cursor = Some(next);
+                }
+                None => return all,
+            }
+        }
+    }
+
+    /// Checks a list's paging and returns its items (one page of up to 500): read `limit` at a
+    /// time it holds every item exactly once, in the same order (compared by `key`, since figures
+    /// such as data ages may change between reads), and it holds more than one such page. A bad
+    /// limit or cursor is a 400 with the error envelope.
+    pub async fn check_paging(&self, path: &str, key: &str, limit: usize) -> Vec<serde_json::Value> {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let all: Vec<serde_json::Value> = self.list(&format!("{path}{join}limit=500")).await;
+        let paged: Vec<serde_json::Value> = self.list_all(path, limit).await;
+        let keys = |items: &[serde_json::Value]| items.iter().map(|i| i[key].to_string()).collect::<Vec<_>>();
+        assert!(all.len() > limit, "{path}: {} items fit one page of {limit}", all.len());
+        assert_eq!(keys(&paged), keys(&all), "{path}: paged differently");
+        let mut unique = keys(&all);
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{path}: an item twice");
+        for bad in ["limit=0", "limit=501", "limit=-1", "limit=x", "cursor=bm9wZQ", "cursor=%21%21"] {
+            let body: serde_json::Value =
+                expect_json(self.get(&format!("{path}{join}{bad}")).await, 400).await;
+            assert!(
+                body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+                "{bad}: {body}"
+            );
+        }
+        all
+    }
+
     /// `POST` JSON as admin.
     pub async fn post<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
         self.request(Method::POST, path).json(body).send().await.expect("request")

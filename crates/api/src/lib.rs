@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod overview;
 pub mod overview_memo;
+pub mod paging;
 pub mod placement;
 pub mod routes;
 pub mod routing;

@@ -216,3 +216,23 @@ mod tests {
         assert!(serde_json::to_string(&null).unwrap_or_default().contains(r#""image_server":null"#));
     }
 }
+
+/// `GET /api/v1/cloud-configs`: which cloud-configs, and which page of them (by namespace, name,
+/// then ID).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CloudConfigQuery {
+    /// Only this namespace (exact).
+    #[param(max_length = 200)]
+    pub namespace: Option<String>,
+    /// Text to find in `namespace/name` or the description (case-insensitive).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Items per page (1 to 500; default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page.
+    #[param(max_length = 400)]
+    pub cursor: Option<String>,
+}

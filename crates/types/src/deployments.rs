@@ -222,3 +222,19 @@ pub struct PinRevision {
     #[schema(minimum = 1)]
     pub revision: i32,
 }
+
+/// `GET /api/v1/deployments`: which deployments, and which page of them (by name, then ID).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentQuery {
+    /// Only those whose name contains this text (case-insensitive).
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Items per page (1 to 500; default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page.
+    #[param(max_length = 400)]
+    pub cursor: Option<String>,
+}

@@ -150,7 +150,7 @@ pub struct InstanceQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Where to continue: the `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(max_length = 400)]
     pub cursor: Option<String>,
 }
 

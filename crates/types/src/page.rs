@@ -26,6 +26,6 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Where to continue: the `next_cursor` of the previous page, as returned.
-    #[param(max_length = 200)]
+    #[param(max_length = 400)]
     pub cursor: Option<String>,
 }

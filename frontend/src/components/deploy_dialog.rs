@@ -44,7 +44,7 @@ struct Row {
 #[function_component(DeployDialog)]
 pub fn deploy_dialog(props: &DeployProps) -> Html {
     let options = use_load((), |api, ()| async move {
-        let hosts = services::hosts::list(&api).await?;
+        let hosts = services::hosts::all(&api).await?;
         // Profiles are offered from online hosts; one that cannot be read offers none (the host
         // list shows why it is unwell).
         let mut profiles = HashMap::new();

@@ -9,25 +9,31 @@ use yew_router::prelude::*;
 use super::{checked, input_value};
 use crate::access::{Can, use_access};
 use crate::app::Route;
-use crate::components::{ErrorBanner, Modal};
+use crate::components::{ErrorBanner, Modal, More};
 use crate::format;
-use crate::hooks::{use_action, use_load};
+use crate::hooks::{use_action, use_load, use_paged};
 use crate::services;
 
-/// One card per deployment: containers by state, memory, readiness. A token limited to some
-/// deployments is sent only those by the server.
+/// One card per deployment: containers by state, memory, readiness; a page at a time, searched
+/// by name on the server. A token limited to some deployments is sent only those by the server.
 #[function_component(Deployments)]
 pub fn deployments() -> Html {
     let may_create = use_access().can(Can::CreateDeployments);
-    let list = use_load((), |api, ()| async move { services::deployments::list(&api).await });
+    let search = use_state(String::new);
+    let paged = use_paged((*search).clone(), |api, q: String, pages| async move {
+        services::deployments::list(&api, q.trim(), pages).await
+    });
+    let list = &paged.load;
     let creating = use_state(|| false);
-    let body = match list.data() {
+    let searching = !search.trim().is_empty();
+    let body = match paged.items() {
         None if list.error().is_some() => html! {},
         None => html! { <p class="muted">{ "Loading…" }</p> },
-        Some(l) if l.is_empty() && may_create => {
+        Some([]) if searching => html! { <p class="empty">{ "No deployments match." }</p> },
+        Some([]) if may_create => {
             html! { <p class="empty">{ "No deployments yet — create one." }</p> }
         }
-        Some(l) if l.is_empty() => html! { <p class="empty">{ "No deployments yet." }</p> },
+        Some([]) => html! { <p class="empty">{ "No deployments yet." }</p> },
         Some(l) => html! { <div class="cards">{ for l.iter().map(card) }</div> },
     };
     html! {
@@ -38,8 +44,11 @@ pub fn deployments() -> Html {
                     <button id="create-deployment" onclick={let c = creating.clone(); Callback::from(move |_| c.set(true))}>{ "Create deployment" }</button>
                 }
             </div>
+            <input id="deployment-search" class="search" type="search" placeholder="Search by name" value={(*search).clone()}
+                oninput={let s = search.clone(); Callback::from(move |e| s.set(input_value(&e)))} />
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             { body }
+            <More id="more-deployments" shown={paged.has_more()} on_more={paged.more()} />
             if *creating {
                 <CreateDialog on_close={let c = creating.clone(); Callback::from(move |_| c.set(false))}
                     on_created={let (c, r) = (creating.clone(), list.reload()); Callback::from(move |_| { c.set(false); r.emit(()) })} />
@@ -82,7 +91,7 @@ fn create_dialog(props: &CreateProps) -> Html {
     let name = use_state(String::new);
     let search = use_state(String::new);
     let picked = use_state(Vec::<CloudConfigId>::new);
-    let all = use_load((), |api, ()| async move { services::cloud_configs::list(&api).await });
+    let all = use_load((), |api, ()| async move { services::cloud_configs::all(&api).await });
     let create = use_action(
         |api, body: CreateDeployment| async move { services::deployments::create(&api, &body).await },
         {

@@ -8,15 +8,19 @@ use yew::prelude::*;
 
 use super::input_value;
 use crate::access::{Can, use_access};
-use crate::components::ErrorBanner;
-use crate::hooks::{use_action, use_load};
+use crate::components::{ErrorBanner, More};
+use crate::hooks::{use_action, use_paged};
 use crate::services;
 
 /// The hosts screen.
 #[function_component(Hosts)]
 pub fn hosts() -> Html {
     let admin = use_access().can(Can::ManageHosts);
-    let list = use_load((), |api, ()| async move { services::hosts::list(&api).await });
+    let search = use_state(String::new);
+    let paged = use_paged((*search).clone(), |api, q: String, pages| async move {
+        services::hosts::list(&api, q.trim(), pages).await
+    });
+    let list = &paged.load;
     let url = use_state(String::new);
     let name = use_state(String::new);
     let secret = use_state(String::new);
@@ -67,12 +71,14 @@ pub fn hosts() -> Html {
     html! {
         <>
             <h1>{ "Hosts" }</h1>
+            <input id="host-search" class="search" type="search" placeholder="Search by name" value={(*search).clone()}
+                oninput={let s = search.clone(); Callback::from(move |e| s.set(input_value(&e)))} />
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             <ErrorBanner error={remove.error()} on_dismiss={remove.dismiss()} />
             <div class="table-wrap"><table class="hosts">
                 <thead><tr><th>{ "Name" }</th><th>{ "Address" }</th><th>{ "Project" }</th><th>{ "Status" }</th><th>{ "LXD" }</th><th>{ "Cluster members" }</th>if admin { <th></th> }</tr></thead>
                 <tbody>
-                    { for list.data().into_iter().flatten().map(|h| {
+                    { for paged.items().into_iter().flatten().map(|h| {
                         let id = h.id;
                         html! { <tr data-host={h.name.clone()}>
                             <td>{ &h.name }</td>
@@ -91,7 +97,10 @@ pub fn hosts() -> Html {
                     }) }
                 </tbody>
             </table></div>
-            if list.data().is_some_and(|l| l.is_empty()) { <p class="empty">{ "No hosts yet." }</p> }
+            <More id="more-hosts" shown={paged.has_more()} on_more={paged.more()} />
+            if paged.items().is_some_and(<[Host]>::is_empty) {
+                <p class="empty">{ if search.trim().is_empty() { "No hosts yet." } else { "No hosts match." } }</p>
+            }
             if admin {
                 <h2>{ "Add a host" }</h2>
                 <form onsubmit={on_read} class="add-host">

@@ -12,8 +12,8 @@ use yew::prelude::*;
 
 use super::{checked, input_value, select_value};
 use crate::access::{Can, use_access};
-use crate::components::{ErrorBanner, SecretOnce, TokenTable};
-use crate::hooks::{use_action, use_load};
+use crate::components::{ErrorBanner, More, SecretOnce, TokenTable};
+use crate::hooks::{use_action, use_load, use_paged};
 use crate::services::{self, ApiError};
 use crate::session::use_session;
 
@@ -130,8 +130,9 @@ pub fn tokens() -> Html {
         .as_deref()
         .map(RoleChoices::of)
         .unwrap_or(RoleChoices { as_user: false, roles: vec![Role::Viewer] });
-    let list = use_load((), |api, ()| async move { services::tokens::list(&api).await });
-    let deployments = use_load((), |api, ()| async move { services::deployments::list(&api).await });
+    let paged = use_paged((), |api, (), pages| async move { services::tokens::list(&api, pages).await });
+    let list = &paged.load;
+    let deployments = use_load((), |api, ()| async move { services::deployments::all(&api).await });
     let form = use_state({
         let offer = offer.clone();
         move || Form::new(&offer)
@@ -186,9 +187,10 @@ pub fn tokens() -> Html {
                 <SecretOnce title={format!("Token “{}”", c.token.name)} secret={c.secret.clone()}
                     on_done={let created = created.clone(); Callback::from(move |()| created.set(None))} />
             }
-            if let Some(tokens) = list.shared() {
-                <TokenTable {tokens} names={names.clone()} current={me.as_ref().map(|m| m.token.id)}
+            if let Some(tokens) = paged.items() {
+                <TokenTable tokens={Rc::new(tokens.to_vec())} names={names.clone()} current={me.as_ref().map(|m| m.token.id)}
                     on_revoke={revoke.run()} busy={revoke.pending()} />
+                <More id="more-tokens" shown={paged.has_more()} on_more={paged.more()} />
             } else if list.error().is_none() {
                 <p class="muted">{ "Loading…" }</p>
             }

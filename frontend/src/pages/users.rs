@@ -10,9 +10,9 @@ use yew::prelude::*;
 use super::tokens::names;
 use super::{input_value, select_value};
 use crate::access::{Can, use_access};
-use crate::components::{ErrorBanner, SecretOnce, TokenTable};
+use crate::components::{ErrorBanner, More, SecretOnce, TokenTable};
 use crate::format;
-use crate::hooks::{use_action, use_load};
+use crate::hooks::{use_action, use_load, use_paged};
 use crate::services;
 use crate::session::{SessionAction, use_session};
 
@@ -37,8 +37,9 @@ fn user_admin() -> Html {
     let session = use_session();
     let my_id = session.me.as_ref().map(|m| m.user.id);
     let manage = use_access().can(Can::ManageUsers);
-    let list = use_load((), |api, ()| async move { services::users::list(&api).await });
-    let deployments = use_load((), |api, ()| async move { services::deployments::list(&api).await });
+    let paged = use_paged((), |api, (), pages| async move { services::users::list(&api, pages).await });
+    let list = &paged.load;
+    let deployments = use_load((), |api, ()| async move { services::deployments::all(&api).await });
     // Whose tokens are shown.
     let picked = use_state(|| None::<UserId>);
     let tokens = use_load(*picked, |api, picked| async move {
@@ -93,7 +94,7 @@ fn user_admin() -> Html {
             run.emit(CreateUser { name: name.trim().to_owned(), role: *role });
         })
     };
-    let users = list.data().map(Vec::as_slice).unwrap_or_default();
+    let users = paged.items().unwrap_or_default();
     let picked_user = picked.and_then(|id| users.iter().find(|u| u.id == id));
     let busy = update.pending();
     html! {
@@ -138,6 +139,7 @@ fn user_admin() -> Html {
                     }) }
                 </tbody>
             </table></div>
+            <More id="more-users" shown={paged.has_more()} on_more={paged.more()} />
             if let Some(u) = picked_user {
                 <section class="user-tokens" id="user-tokens" data-user={u.name.clone()}>
                     <div class="page-head">

@@ -4,12 +4,20 @@ use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::{
     CloudConfig, CreateCloudConfig, RevisionDiff, RevisionSummary, UpdateCloudConfig,
 };
+use mosaic_types::page::Page;
 
+use super::pages::{every, first_pages, with_query};
 use super::{Api, ApiError};
 
-/// Every cloud-config.
-pub async fn list(api: &Api) -> Result<Vec<CloudConfig>, ApiError> {
-    api.get("/api/v1/cloud-configs").await
+/// The first `pages` pages of cloud-configs with `q` in their `namespace/name` or description
+/// (all when empty).
+pub async fn list(api: &Api, q: &str, pages: usize) -> Result<Page<CloudConfig>, ApiError> {
+    first_pages(api, &with_query("/api/v1/cloud-configs", &[("q", Some(q))]), pages).await
+}
+
+/// Every cloud-config (to pick members from).
+pub async fn all(api: &Api) -> Result<Vec<CloudConfig>, ApiError> {
+    every(api, "/api/v1/cloud-configs").await
 }
 
 /// Creates one.
@@ -27,9 +35,13 @@ pub async fn remove(api: &Api, id: CloudConfigId) -> Result<(), ApiError> {
     api.delete(&format!("/api/v1/cloud-configs/{id}")).await
 }
 
-/// Its revisions.
-pub async fn revisions(api: &Api, id: CloudConfigId) -> Result<Vec<RevisionSummary>, ApiError> {
-    api.get(&format!("/api/v1/cloud-configs/{id}/revisions")).await
+/// The first `pages` pages of its revisions, newest first.
+pub async fn revisions(
+    api: &Api,
+    id: CloudConfigId,
+    pages: usize,
+) -> Result<Page<RevisionSummary>, ApiError> {
+    first_pages(api, &format!("/api/v1/cloud-configs/{id}/revisions"), pages).await
 }
 
 /// The diff between two revisions.

@@ -3,12 +3,19 @@
 use mosaic_types::DeploymentId;
 use mosaic_types::deployments::{CreateDeployment, DeployRequest, Deployment, DeploymentDetail};
 use mosaic_types::jobs::Job;
+use mosaic_types::page::Page;
 
+use super::pages::{every, first_pages, with_query};
 use super::{Api, ApiError};
 
-/// The overview.
-pub async fn list(api: &Api) -> Result<Vec<Deployment>, ApiError> {
-    api.get("/api/v1/deployments").await
+/// The overview: the first `pages` pages of deployments whose name contains `q` (all when empty).
+pub async fn list(api: &Api, q: &str, pages: usize) -> Result<Page<Deployment>, ApiError> {
+    first_pages(api, &with_query("/api/v1/deployments", &[("q", Some(q))]), pages).await
+}
+
+/// Every deployment the token may see, by name (for names and pickers).
+pub async fn all(api: &Api) -> Result<Vec<Deployment>, ApiError> {
+    every(api, "/api/v1/deployments").await
 }
 
 /// One deployment in detail.
@@ -41,9 +48,10 @@ pub async fn remove(api: &Api, id: DeploymentId) -> Result<Job, ApiError> {
     api.delete(&format!("/api/v1/deployments/{id}")).await
 }
 
-/// Its job history.
+/// Its newest jobs (the first page of its history).
 pub async fn jobs(api: &Api, id: DeploymentId) -> Result<Vec<Job>, ApiError> {
-    api.get(&format!("/api/v1/deployments/{id}/jobs")).await
+    let page: Page<Job> = api.get(&format!("/api/v1/deployments/{id}/jobs?limit=50")).await?;
+    Ok(page.items)
 }
 
 /// Exposes a port of one member's instances through Mosaic's load balancer.

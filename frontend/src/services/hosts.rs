@@ -2,12 +2,19 @@
 
 use mosaic_types::HostId;
 use mosaic_types::hosts::{CreateHost, FingerprintRequest, FingerprintResponse, Host, HostProfile};
+use mosaic_types::page::Page;
 
+use super::pages::{every, first_pages, with_query};
 use super::{Api, ApiError};
 
-/// Every host with its status.
-pub async fn list(api: &Api) -> Result<Vec<Host>, ApiError> {
-    api.get("/api/v1/hosts").await
+/// The first `pages` pages of hosts whose name contains `q` (all when empty), with their status.
+pub async fn list(api: &Api, q: &str, pages: usize) -> Result<Page<Host>, ApiError> {
+    first_pages(api, &with_query("/api/v1/hosts", &[("q", Some(q))]), pages).await
+}
+
+/// Every host, by name (to pick where to deploy).
+pub async fn all(api: &Api) -> Result<Vec<Host>, ApiError> {
+    every(api, "/api/v1/hosts").await
 }
 
 /// The certificate fingerprint a URL presents.

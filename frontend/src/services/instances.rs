@@ -6,11 +6,8 @@ use mosaic_types::jobs::Job;
 use mosaic_types::page::{MAX_LIMIT, Page};
 use mosaic_types::{DeploymentId, InstanceId};
 
+use super::pages::{MAX_PAGES, query_escape};
 use super::{Api, ApiError};
-
-/// Most pages read for one list: far more instances than a deployment holds, so a server that
-/// kept answering with a next page (a bug) cannot keep the page loading forever.
-const MAX_PAGES: usize = 100;
 
 /// An action on one instance, each a job (`POST /api/v1/instances/{id}/{action}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,17 +42,6 @@ fn page_path(deployment: DeploymentId, cursor: Option<&str>) -> String {
         path.push_str(&query_escape(cursor));
     }
     path
-}
-
-/// Percent-encodes everything but the characters a query value may carry as they are (the
-/// server's cursors are URL-safe base64 today; nothing here relies on it).
-fn query_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Every instance of a deployment, by name: the pages read one after another, following

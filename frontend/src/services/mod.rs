@@ -16,6 +16,7 @@ pub mod event_stream;
 pub mod hosts;
 pub mod instances;
 pub mod jobs;
+pub mod pages;
 pub mod tokens;
 pub mod users;
 

@@ -70,7 +70,7 @@ async fn a_host_that_is_gone_is_forgotten_with_its_instance_rows() {
     assert_eq!((counts["total"].as_u64(), counts["unknown"].as_u64()), (Some(0), Some(0)), "{counts}");
 
     // Each closed row is in the audit log, next to the request itself.
-    let audit: Vec<Value> = expect_json(app.get("/api/v1/audit?limit=20").await, 200).await;
+    let audit: Vec<Value> = app.list("/api/v1/audit?limit=20").await;
     let forgets: Vec<&Value> = audit.iter().filter(|e| e["action"] == "forget_host").collect();
     for name in &closed {
         assert!(

@@ -89,6 +89,8 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("list_deployment_ports", Viewer, Deployment),
     ("expose_deployment_port", Operator, Deployment),
     ("unexpose_deployment_port", Operator, Deployment),
+    // Jobs: the list shows a limited token only its deployments' jobs.
+    ("list_jobs", Viewer, Shared),
     ("get_job", Viewer, Job),
     ("stream_job_events", Viewer, Job),
     // Instances, one at a time (lists show a limited token only its deployments').

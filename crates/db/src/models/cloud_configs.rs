@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use mosaic_types::cloud_configs::{ImageProtocol, ImageServer};
 use mosaic_types::{CloudConfigId, DeploymentId, UserId};
 
+use crate::models::keyset;
 use crate::schema::{
     cloud_config_revisions, cloud_configs, deployment_cloud_configs, deployments, instances,
 };
@@ -140,12 +141,21 @@ impl Revision {
     }
 
     /// All revisions of a cloud-config, newest first.
-    pub fn all_for(conn: &mut PgConnection, id: CloudConfigId) -> QueryResult<Vec<Revision>> {
-        cloud_config_revisions::table
+    /// Up to `limit` of a cloud-config's revisions, newest first, older than `before`.
+    pub fn page(
+        conn: &mut PgConnection,
+        id: CloudConfigId,
+        before: Option<i32>,
+        limit: i64,
+    ) -> QueryResult<Vec<Revision>> {
+        let mut query = cloud_config_revisions::table
             .filter(cloud_config_revisions::cloud_config_id.eq(id))
-            .order(cloud_config_revisions::revision.desc())
             .select(Revision::as_select())
-            .load(conn)
+            .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(cloud_config_revisions::revision.lt(before));
+        }
+        query.order(cloud_config_revisions::revision.desc()).limit(limit).load(conn)
     }
 }
 
@@ -164,12 +174,15 @@ impl CloudConfig {
         if lock { query.for_update().first(conn) } else { query.first(conn) }
     }
 
-    /// Cloud-configs with their current revision, by namespace then name, optionally filtered by
-    /// namespace and by a case-insensitive search over `namespace/name`.
+    /// Up to `limit` cloud-configs with their current revision, by namespace, name (then ID),
+    /// after `after`; optionally filtered by namespace and by a case-insensitive search over
+    /// `namespace/name` and the description.
     pub fn search(
         conn: &mut PgConnection,
         namespace: Option<&str>,
         text: Option<&str>,
+        after: Option<(&str, &str, CloudConfigId)>,
+        limit: i64,
     ) -> QueryResult<Vec<(CloudConfig, Revision)>> {
         let mut query = cloud_configs::table
             .inner_join(
@@ -177,14 +190,14 @@ impl CloudConfig {
                     .eq(cloud_configs::id)
                     .and(cloud_config_revisions::revision.eq(cloud_configs::current_revision))),
             )
-            .order((cloud_configs::namespace, cloud_configs::name))
+            .order((cloud_configs::namespace, cloud_configs::name, cloud_configs::id))
             .select((CloudConfig::as_select(), Revision::as_select()))
             .into_boxed();
         if let Some(ns) = namespace {
             query = query.filter(cloud_configs::namespace.eq(ns.to_owned()));
         }
         if let Some(text) = text {
-            let pattern = format!("%{}%", escape_like(text));
+            let pattern = keyset::contains_pattern(text);
             query = query.filter(
                 cloud_configs::namespace
                     .concat("/")
@@ -193,7 +206,14 @@ impl CloudConfig {
                     .or(cloud_configs::description.ilike(pattern)),
             );
         }
-        query.load(conn)
+        if let Some((namespace, name, id)) = after {
+            query = query.filter(keyset::after_text2(
+                ("cloud_configs.namespace", "cloud_configs.name"),
+                "cloud_configs.id",
+                (namespace, name, id.0),
+            ));
+        }
+        query.limit(limit).load(conn)
     }
 
     /// `namespace/name` of each of `ids`.
@@ -230,9 +250,4 @@ impl CloudConfig {
         users.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         Ok(users)
     }
-}
-
-/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

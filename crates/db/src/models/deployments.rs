@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use mosaic_types::deployments::DeploymentStatus;
 use mosaic_types::{CloudConfigId, DeploymentId};
 
+use crate::models::keyset;
 use crate::schema::{cloud_configs, deployment_cloud_configs, deployments};
 
 /// A deployment.
@@ -73,9 +74,26 @@ impl Deployment {
             .get_result(conn)
     }
 
-    /// Every deployment, by name.
-    pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Deployment>> {
-        deployments::table.order(deployments::name).select(Deployment::as_select()).load(conn)
+    /// Up to `limit` deployments by name (then ID) after `after`: those whose name contains
+    /// `name_contains` (case-insensitive), and only those among `only` when given.
+    pub fn page(
+        conn: &mut PgConnection,
+        name_contains: Option<&str>,
+        only: Option<&[DeploymentId]>,
+        after: Option<(&str, DeploymentId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Deployment>> {
+        let mut query = deployments::table.select(Deployment::as_select()).into_boxed();
+        if let Some(text) = name_contains {
+            query = query.filter(deployments::name.ilike(keyset::contains_pattern(text)));
+        }
+        if let Some(ids) = only {
+            query = query.filter(deployments::id.eq_any(ids.to_vec()));
+        }
+        if let Some((name, id)) = after {
+            query = query.filter(keyset::after_text("deployments.name", "deployments.id", (name, id.0)));
+        }
+        query.order((deployments::name, deployments::id)).limit(limit).load(conn)
     }
 
     /// One deployment.

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use mosaic_types::HostId;
 use mosaic_types::hosts::HostTransport;
 
+use crate::models::keyset;
 use crate::schema::hosts;
 
 /// A registered LXD host.
@@ -64,6 +65,24 @@ impl Host {
     /// Every host, by name.
     pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Host>> {
         hosts::table.order(hosts::name).select(Host::as_select()).load(conn)
+    }
+
+    /// Up to `limit` hosts by name (then ID) after `after`, those whose name contains
+    /// `name_contains` (case-insensitive) when given.
+    pub fn page(
+        conn: &mut PgConnection,
+        name_contains: Option<&str>,
+        after: Option<(&str, HostId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Host>> {
+        let mut query = hosts::table.select(Host::as_select()).into_boxed();
+        if let Some(text) = name_contains {
+            query = query.filter(hosts::name.ilike(keyset::contains_pattern(text)));
+        }
+        if let Some((name, id)) = after {
+            query = query.filter(keyset::after_text("hosts.name", "hosts.id", (name, id.0)));
+        }
+        query.order((hosts::name, hosts::id)).limit(limit).load(conn)
     }
 
     /// One host.

@@ -151,14 +151,42 @@ impl Job {
             .load(conn)
     }
 
-    /// A deployment's jobs, newest first.
+    /// A deployment's newest `limit` jobs, newest first.
     pub fn for_deployment(conn: &mut PgConnection, id: DeploymentId, limit: i64) -> QueryResult<Vec<Job>> {
-        jobs::table
-            .filter(jobs::deployment_id.eq(id))
-            .order(jobs::created_at.desc())
-            .limit(limit)
-            .select(Job::as_select())
+        Self::page(conn, Some(id), None, None, limit)
+    }
+
+    /// The items of each of `ids`, by job, then instance name.
+    pub fn items_of(conn: &mut PgConnection, ids: &[JobId]) -> QueryResult<Vec<JobItem>> {
+        job_items::table
+            .filter(job_items::job_id.eq_any(ids.to_vec()))
+            .order((job_items::job_id, job_items::instance_name))
+            .select(JobItem::as_select())
             .load(conn)
+    }
+
+    /// Up to `limit` jobs, newest first (then by ID, descending), after `before` (where the
+    /// previous page ended); only `deployment`'s when given, and only those of `only` (jobs of
+    /// deployments) when given.
+    pub fn page(
+        conn: &mut PgConnection,
+        deployment: Option<DeploymentId>,
+        only: Option<&[DeploymentId]>,
+        before: Option<(DateTime<Utc>, JobId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Job>> {
+        let mut query = jobs::table.select(Job::as_select()).into_boxed();
+        if let Some(id) = deployment {
+            query = query.filter(jobs::deployment_id.eq(id));
+        }
+        if let Some(ids) = only {
+            query = query.filter(jobs::deployment_id.eq_any(ids.to_vec()));
+        }
+        if let Some((at, id)) = before {
+            query =
+                query.filter(crate::models::keyset::before_time("jobs.created_at", "jobs.id", (at, id.0)));
+        }
+        query.order((jobs::created_at.desc(), jobs::id.desc())).limit(limit).load(conn)
     }
 
     /// Whether a deployment has an unfinished job.

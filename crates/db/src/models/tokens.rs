@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use mosaic_types::users::Role;
 use mosaic_types::{DeploymentId, TokenId, UserId};
 
+use crate::models::keyset;
 use crate::models::users::User;
 use crate::schema::{api_tokens, users};
 
@@ -92,18 +93,24 @@ impl ApiToken {
         Ok(found)
     }
 
-    /// Live tokens with their users' names, newest first: one user's, or everyone's.
-    pub fn live(conn: &mut PgConnection, user: Option<UserId>) -> QueryResult<Vec<(ApiToken, String)>> {
+    /// Up to `limit` of a user's live tokens with its name, newest first (then by ID, descending),
+    /// after `before` (where the previous page ended).
+    pub fn live_page(
+        conn: &mut PgConnection,
+        user: UserId,
+        before: Option<(DateTime<Utc>, TokenId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<(ApiToken, String)>> {
         let mut query = api_tokens::table
             .inner_join(users::table)
             .filter(api_tokens::revoked_at.is_null())
-            .order(api_tokens::created_at.desc())
+            .filter(api_tokens::user_id.eq(user))
             .select((ApiToken::as_select(), users::name))
             .into_boxed();
-        if let Some(user) = user {
-            query = query.filter(api_tokens::user_id.eq(user));
+        if let Some((at, id)) = before {
+            query = query.filter(keyset::before_time("api_tokens.created_at", "api_tokens.id", (at, id.0)));
         }
-        query.load(conn)
+        query.order((api_tokens::created_at.desc(), api_tokens::id.desc())).limit(limit).load(conn)
     }
 
     /// One live token with its user's name.

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use mosaic_types::UserId;
 use mosaic_types::users::Role;
 
+use crate::models::keyset;
 use crate::schema::users;
 
 /// A user.
@@ -54,6 +55,19 @@ impl User {
     /// Every user, by name.
     pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<User>> {
         users::table.order(users::name).select(User::as_select()).load(conn)
+    }
+
+    /// Up to `limit` users by name (then ID) after `after`.
+    pub fn page(
+        conn: &mut PgConnection,
+        after: Option<(&str, UserId)>,
+        limit: i64,
+    ) -> QueryResult<Vec<User>> {
+        let mut query = users::table.select(User::as_select()).into_boxed();
+        if let Some((name, id)) = after {
+            query = query.filter(keyset::after_text("users.name", "users.id", (name, id.0)));
+        }
+        query.order((users::name, users::id)).limit(limit).load(conn)
     }
 
     /// Changes a user's role.

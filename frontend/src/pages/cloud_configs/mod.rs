@@ -9,8 +9,8 @@ use mosaic_types::cloud_configs::CloudConfig;
 use yew::prelude::*;
 
 use crate::access::{Can, use_access};
-use crate::components::ErrorBanner;
-use crate::hooks::use_load;
+use crate::components::{ErrorBanner, More};
+use crate::hooks::use_paged;
 use crate::services;
 
 mod diff;
@@ -38,7 +38,11 @@ struct Open {
 #[function_component(CloudConfigs)]
 pub fn cloud_configs() -> Html {
     let editable = use_access().can(Can::EditCloudConfigs);
-    let list = use_load((), |api, ()| async move { services::cloud_configs::list(&api).await });
+    let search = use_state(String::new);
+    let paged = use_paged((*search).clone(), |api, q: String, pages| async move {
+        services::cloud_configs::list(&api, q.trim(), pages).await
+    });
+    let list = &paged.load;
     let open = use_state(|| None::<Open>);
     let openings = use_mut_ref(|| 0_u32);
     // Opens a cloud-config (or a new one) with an optional message; reloads the list after a change.
@@ -82,7 +86,11 @@ pub fn cloud_configs() -> Html {
             </div>
             <ErrorBanner error={list.error()} on_dismiss={list.dismiss()} />
             <div class="split">
-                <Tree configs={list.shared()} {selected} {on_open} />
+                <Tree configs={list.shared()} {selected} {on_open} searching={!search.trim().is_empty()}
+                    header={html! { <input id="cloud-config-search" class="search" type="search" placeholder="Search namespace/name"
+                        value={(*search).clone()} oninput={let s = search.clone(); Callback::from(move |e| s.set(super::input_value(&e)))} /> }}>
+                    <More id="more-cloud-configs" shown={paged.has_more()} on_more={paged.more()} />
+                </Tree>
                 <section class="editor">
                     if let Some(o) = &*open {
                         if let Some(message) = &o.message { <div class="banner good" id="saved">{ message }</div> }

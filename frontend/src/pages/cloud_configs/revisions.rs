@@ -7,9 +7,9 @@ use yew::prelude::*;
 
 use super::diff::DiffView;
 use crate::access::{Can, use_access};
-use crate::components::ErrorBanner;
+use crate::components::{ErrorBanner, More};
 use crate::format;
-use crate::hooks::{use_action, use_load};
+use crate::hooks::{use_action, use_paged};
 use crate::services;
 
 /// Props.
@@ -28,9 +28,10 @@ pub struct Props {
 pub fn revisions(props: &Props) -> Html {
     let id = props.id;
     let editable = use_access().can(Can::EditCloudConfigs);
-    let list = use_load((id, props.revision), |api, (id, _)| async move {
-        services::cloud_configs::revisions(&api, id).await
+    let paged = use_paged((id, props.revision), |api, (id, _), pages| async move {
+        services::cloud_configs::revisions(&api, id, pages).await
     });
+    let list = &paged.load;
     let shown = use_state(|| None::<RevisionDiff>);
     let diff = use_action(
         move |api, (from, to): (i32, i32)| async move { services::cloud_configs::diff(&api, id, from, to).await },
@@ -46,7 +47,7 @@ pub fn revisions(props: &Props) -> Html {
             move |c: CloudConfig| on_restored.emit(c)
         },
     );
-    let revisions = list.data().map(Vec::as_slice).unwrap_or_default();
+    let revisions = paged.items().unwrap_or_default();
     let current = revisions.first().map(|r| r.revision);
     html! {
         <>
@@ -67,6 +68,7 @@ pub fn revisions(props: &Props) -> Html {
                     </li> }
                 }) }
             </ul>
+            <More id="more-revisions" shown={paged.has_more()} on_more={paged.more()} />
             if let Some(d) = &*shown { <DiffView diff={d.clone()} /> }
         </>
     }

@@ -5,13 +5,22 @@ use std::rc::Rc;
 
 use mosaic_types::CloudConfigId;
 use mosaic_types::cloud_configs::CloudConfig;
+use mosaic_types::page::Page;
 use yew::prelude::*;
 
 /// Props.
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    /// Every cloud-config (`None` while loading).
-    pub configs: Option<Rc<Vec<CloudConfig>>>,
+    /// The cloud-configs shown: the pages read so far (`None` while loading).
+    pub configs: Option<Rc<Page<CloudConfig>>>,
+    /// Whether a search is on (nothing found is then "no match").
+    pub searching: bool,
+    /// Above the tree (the search box).
+    #[prop_or_default]
+    pub header: Html,
+    /// Below the tree ("More").
+    #[prop_or_default]
+    pub children: Html,
     /// The one open in the editor.
     pub selected: Option<CloudConfigId>,
     /// Opens one.
@@ -22,15 +31,19 @@ pub struct Props {
 #[function_component(Tree)]
 pub fn tree(props: &Props) -> Html {
     let Some(configs) = &props.configs else {
-        return html! { <aside class="tree"><p class="muted">{ "Loading…" }</p></aside> };
+        return html! { <aside class="tree">{ props.header.clone() }<p class="muted">{ "Loading…" }</p></aside> };
     };
+    let configs = &configs.items;
     let mut by_namespace: BTreeMap<&str, Vec<&CloudConfig>> = BTreeMap::new();
     for c in configs.iter() {
         by_namespace.entry(&c.namespace).or_default().push(c);
     }
     html! {
         <aside class="tree">
-            if configs.is_empty() { <p class="empty">{ "No cloud-configs yet." }</p> }
+            { props.header.clone() }
+            if configs.is_empty() {
+                <p class="empty">{ if props.searching { "No cloud-configs match." } else { "No cloud-configs yet." } }</p>
+            }
             { for by_namespace.iter().map(|(ns, items)| html! {
                 <details open=true>
                     <summary>{ ns }</summary>
@@ -43,6 +56,7 @@ pub fn tree(props: &Props) -> Html {
                     }) }</ul>
                 </details>
             }) }
+            { props.children.clone() }
         </aside>
     }
 }

@@ -3,44 +3,37 @@
 use actix_web::{get, web};
 use mosaic_db::models::audit::AuditRow;
 use mosaic_types::audit::AuditEntry;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use mosaic_types::page::{Page, PageQuery};
 
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
+use crate::paging;
 use crate::state::AppState;
 
-/// Paging through the log.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct Page {
-    /// Only entries older than this id (the last id of the previous page).
-    before: Option<i64>,
-    /// How many entries, 1 to 500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-}
-
-/// Lists audit entries, newest first.
+/// Lists audit entries, newest first, a page at a time.
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = [])),
-    params(Page),
-    responses((status = 200, description = "Entries, newest first", body = Vec<AuditEntry>))
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of entries, newest first", body = Page<AuditEntry>),
+        (status = 400, description = "A bad limit or cursor", body = mosaic_types::ErrorBody),
+    )
 )]
 #[get("/audit")]
 pub async fn list_audit(
     _user: AuthUser,
     state: web::Data<AppState>,
-    page: web::Query<Page>,
-) -> Result<web::Json<Vec<AuditEntry>>, ApiError> {
-    let Page { before, limit } = page.into_inner();
-    let limit = limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::validation("limit must be between 1 and 500"));
-    }
-    let rows = db::query(&state.pool, move |conn| AuditRow::page(conn, before, limit)).await?;
-    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
+    let PageQuery { limit, cursor } = query.into_inner();
+    let limit = paging::limit(limit)?;
+    let before: Option<i64> = match paging::after::<1>(cursor.as_deref())? {
+        Some([id]) => Some(paging::parse(&id)?),
+        None => None,
+    };
+    let rows = db::query(&state.pool, move |conn| AuditRow::page(conn, before, limit + 1)).await?;
+    let page = paging::finish(rows, limit, |r| paging::encode(&[&r.id.to_string()]));
+    Ok(web::Json(paging::map(page, Into::into)))
 }

@@ -1,23 +1,25 @@
 //! `GET /api/v1/deployments/{id}/jobs`.
 
 use actix_web::{get, web};
-use mosaic_db::models::jobs::Job as Row;
 use mosaic_types::DeploymentId;
 use mosaic_types::jobs::Job;
+use mosaic_types::page::{Page, PageQuery};
 
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
-use crate::jobs;
+use crate::paging;
+use crate::routes::jobs::list::{before, page_of};
 use crate::state::AppState;
 
-/// The deployment's job history, newest first (the last 50).
+/// The deployment's job history, newest first, a page at a time.
 #[utoipa::path(
     tag = "deployments",
     security(("bearer" = [])),
-    params(("id" = DeploymentId, Path, description = "The deployment")),
+    params(("id" = DeploymentId, Path, description = "The deployment"), PageQuery),
     responses(
-        (status = 200, description = "Its jobs, newest first", body = Vec<Job>),
+        (status = 200, description = "A page of its jobs, newest first", body = Page<Job>),
+        (status = 400, description = "A bad limit or cursor", body = mosaic_types::ErrorBody),
         (status = 404, description = "No such deployment", body = mosaic_types::ErrorBody),
     )
 )]
@@ -26,18 +28,16 @@ pub async fn list_deployment_jobs(
     _user: AuthUser,
     state: web::Data<AppState>,
     id: web::Path<DeploymentId>,
-) -> Result<web::Json<Vec<Job>>, ApiError> {
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Job>>, ApiError> {
     let id = id.into_inner();
-    let list = db::run(&state.pool, move |conn| {
+    let PageQuery { limit, cursor } = query.into_inner();
+    let limit = paging::limit(limit)?;
+    let before = before(cursor.as_deref())?;
+    let page = db::run(&state.pool, move |conn| {
         super::find(conn, id)?;
-        let rows = Row::for_deployment(conn, id, 50)?;
-        rows.into_iter()
-            .map(|job| {
-                let items = Row::items(conn, job.id)?;
-                Ok(jobs::to_wire(job, items))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
+        page_of(conn, Some(id), None, before, limit)
     })
     .await?;
-    Ok(web::Json(list))
+    Ok(web::Json(page))
 }

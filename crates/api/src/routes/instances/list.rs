@@ -1,16 +1,15 @@
 //! `GET /api/v1/instances`.
 
 use actix_web::{get, web};
-use base64::Engine;
 use mosaic_db::models::instances::{Instance as Row, InstanceFilter};
-use mosaic_types::InstanceId;
 use mosaic_types::instances::{Instance, InstanceQuery};
-use mosaic_types::page::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+use mosaic_types::page::Page;
 
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::ApiError;
 use crate::overview;
+use crate::paging;
 use crate::state::AppState;
 
 /// Lists instances by name (then ID), a page at a time, filtered by deployment, host,
@@ -29,14 +28,14 @@ pub async fn list_instances(
     query: web::Query<InstanceQuery>,
 ) -> Result<web::Json<Page<Instance>>, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(format!("limit must be 1 to {MAX_LIMIT}")));
-    }
+    let limit = paging::limit(query.limit)?;
     if query.revision.is_some_and(|r| r < 1) {
         return Err(ApiError::validation("revision must be 1 or more (revisions count from 1)"));
     }
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = match paging::after::<2>(query.cursor.as_deref())? {
+        Some([name, id]) => Some((name, paging::parse(&id)?)),
+        None => None,
+    };
     if let (Some(wanted), Some(mine)) = (query.deployment_id, &user.deployments)
         && !mine.contains(&wanted)
     {
@@ -54,6 +53,7 @@ pub async fn list_instances(
     let page = db::run(&state.pool, move |conn| {
         // Status and the token's scope are not columns: read on until the page is full, and one
         // more, to know whether there is a next page.
+        let asked = limit;
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let batch = limit.max(50) + 1;
         let mut kept: Vec<Row> = Vec::with_capacity(limit + 1);
@@ -80,25 +80,10 @@ pub async fn list_instances(
                 break;
             }
         }
-        let more = kept.len() > limit;
-        kept.truncate(limit);
-        let next = if more { kept.last().map(|r| encode_cursor(&r.name, r.id)) } else { None };
-        let items = super::to_wire(conn, &kept, &snapshots)?;
-        Ok::<_, ApiError>(Page { items, next_cursor: next })
+        let page = paging::finish(kept, asked, |r| paging::encode(&[&r.name, &r.id.to_string()]));
+        let items = super::to_wire(conn, &page.items, &snapshots)?;
+        Ok::<_, ApiError>(Page { items, next_cursor: page.next_cursor })
     })
     .await?;
     Ok(web::Json(page))
-}
-
-/// A cursor: where the previous page ended (name and ID), opaque to the caller.
-fn encode_cursor(name: &str, id: InstanceId) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{id}:{name}"))
-}
-
-fn decode_cursor(text: &str) -> Result<(String, InstanceId), ApiError> {
-    let bad = || ApiError::validation("cursor is not one this server gave out");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (id, name) = text.split_once(':').ok_or_else(bad)?;
-    Ok((name.to_owned(), id.parse().map_err(|_| bad())?))
 }

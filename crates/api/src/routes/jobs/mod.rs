@@ -4,8 +4,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod events;
 pub mod get;
+pub mod list;
 
 /// Registers the job routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(get::get_job).service(events::stream_job_events);
+    cfg.service(list::list_jobs).service(get::get_job).service(events::stream_job_events);
 }
