@@ -7,6 +7,7 @@ pub mod deployments;
 pub mod hosts;
 pub mod instances;
 pub mod jobs;
+pub mod rollouts;
 pub mod routing;
 pub mod tokens;
 pub mod users;

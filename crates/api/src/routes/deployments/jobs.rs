@@ -11,7 +11,8 @@ use crate::error::ApiError;
 use crate::jobs;
 use crate::state::AppState;
 
-/// The deployment's job history, newest first (the last 50).
+/// The deployment's job history, newest first (the last 50); a rollout's job carries the
+/// rollout (`rollout`), so its history is the jobs of kind `rollout`.
 #[utoipa::path(
     tag = "deployments",
     security(("bearer" = [])),
@@ -37,6 +38,7 @@ pub async fn list_deployment_jobs(
                 Ok(jobs::to_wire(job, items))
             })
             .collect::<Result<Vec<_>, ApiError>>()
+            .and_then(|list| jobs::with_rollouts(conn, list))
     })
     .await?;
     Ok(web::Json(list))
