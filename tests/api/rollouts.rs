@@ -54,7 +54,8 @@ async fn containers(deployment: &str) -> Vec<(usize, String, String)> {
 /// What a file inside a container says.
 async fn read_file(host: usize, name: &str, path: &str) -> String {
     let name = InstanceName::parse(name).unwrap();
-    let out = env().hosts[host].admin().exec(&name, &ExecRequest::new(["cat", path]), OP_TIMEOUT).await.unwrap();
+    let out =
+        env().hosts[host].admin().exec(&name, &ExecRequest::new(["cat", path]), OP_TIMEOUT).await.unwrap();
     out.stdout.trim().to_owned()
 }
 
@@ -75,10 +76,14 @@ impl Load {
         let deadline = Instant::now() + max_time;
         let workers = (0..workers)
             .map(|_| {
-                let (stop, ok, failures, url) = (stop.clone(), ok.clone(), failures.clone(), format!("http://{addr}/"));
+                let (stop, ok, failures, url) =
+                    (stop.clone(), ok.clone(), failures.clone(), format!("http://{addr}/"));
                 tokio::spawn(async move {
-                    let client =
-                        reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+                    let client = reqwest::Client::builder()
+                        .no_proxy()
+                        .timeout(Duration::from_secs(10))
+                        .build()
+                        .unwrap();
                     while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
                         match client.get(&url).send().await {
                             Ok(r) if r.status() == 200 => match r.text().await {
@@ -130,7 +135,8 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     let cc = app.cloud_config("Web", "Roll", &env().image_cloudinit, &site(1)).await;
     let name = format!("Ro{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let id = app.deployment(&name, &[&cc]).await;
-    let deploy = json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 4, "hosts": hosts}]});
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 4, "hosts": hosts}]});
     let done = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
     assert_eq!(done["state"], "succeeded", "{done:#}");
     let check = json!({"type": "http", "path": "/health", "expect_status": 200});
@@ -152,9 +158,11 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     let revise = |user_data: String| {
         let (app, cc) = (&app, cc.clone());
         async move {
-            let r: Value =
-                expect_json(app.patch(&format!("/api/v1/cloud-configs/{cc}"), &json!({"user_data": user_data})).await, 200)
-                    .await;
+            let r: Value = expect_json(
+                app.patch(&format!("/api/v1/cloud-configs/{cc}"), &json!({"user_data": user_data})).await,
+                200,
+            )
+            .await;
             r["revision"].as_i64().unwrap()
         }
     };
@@ -169,14 +177,26 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     assert_eq!(job["state"], "succeeded", "{job:#}");
     assert_eq!(job["kind"], "rollout");
     let r = &job["rollout"];
-    assert_eq!((r["phase"].as_str(), r["from_revision"].as_i64(), r["to_revision"].as_i64()), (Some("succeeded"), Some(1), Some(2)), "{job:#}");
-    assert_eq!((r["old"].as_i64(), r["new"].as_i64(), r["ready"].as_i64()), (Some(0), Some(4), Some(4)), "{job:#}");
+    assert_eq!(
+        (r["phase"].as_str(), r["from_revision"].as_i64(), r["to_revision"].as_i64()),
+        (Some("succeeded"), Some(1), Some(2)),
+        "{job:#}"
+    );
+    assert_eq!(
+        (r["old"].as_i64(), r["new"].as_i64(), r["ready"].as_i64()),
+        (Some(0), Some(4), Some(4)),
+        "{job:#}"
+    );
     assert!(r["peak"].as_i64().unwrap() <= 6, "never more than count + surge: {job:#}");
     assert_eq!(job["total"], 8, "4 made, 4 removed: {job:#}");
     let now = containers(&id).await;
     assert_eq!(now.len(), 4, "{now:?}");
     assert!(now.iter().all(|(_, _, rev)| rev == "2"), "none of revision 1 is left: {now:?}");
-    assert_eq!(now.iter().filter(|(h, ..)| *h == 0).count(), 2, "the spread over both hosts is kept: {now:?}");
+    assert_eq!(
+        now.iter().filter(|(h, ..)| *h == 0).count(),
+        2,
+        "the spread over both hosts is kept: {now:?}"
+    );
     for (host, name, _) in &now {
         assert_eq!(read_file(*host, name, "/srv/www/revision").await, "2", "{name}");
     }
@@ -191,8 +211,19 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     assert_eq!(failed["rollout"]["phase"], "failed");
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("failed") && error.contains("1 new instance(s) removed"), "{error}");
-    let item_error = failed["items"].as_array().unwrap().iter().filter_map(|i| i["error"].as_str()).collect::<Vec<_>>().join(" | ");
-    assert!(item_error.contains("runcmd") || item_error.contains("scripts_user") || item_error.contains("cloud-config failed"), "cloud-init's words: {item_error}");
+    let item_error = failed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["error"].as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(
+        item_error.contains("runcmd")
+            || item_error.contains("scripts_user")
+            || item_error.contains("cloud-config failed"),
+        "cloud-init's words: {item_error}"
+    );
     let now = containers(&id).await;
     assert_eq!(now.len(), 4, "{now:?}");
     assert!(now.iter().all(|(_, _, rev)| rev == "2"), "{now:?}");
@@ -212,11 +243,19 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     })
     .await;
     assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
-    assert_eq!((at_canary["rollout"]["old"].as_i64(), at_canary["rollout"]["ready"].as_i64()), (Some(4), Some(1)));
+    assert_eq!(
+        (at_canary["rollout"]["old"].as_i64(), at_canary["rollout"]["ready"].as_i64()),
+        (Some(4), Some(1))
+    );
     let now = containers(&id).await;
     assert_eq!(now.iter().filter(|(_, _, r)| r == "1").count(), 1, "one canary: {now:?}");
     // Nothing else starts while it is paused.
-    expect_error(app.post(&format!("/api/v1/deployments/{id}/stop"), &json!({})).await, 409, "job_in_progress").await;
+    expect_error(
+        app.post(&format!("/api/v1/deployments/{id}/stop"), &json!({})).await,
+        409,
+        "job_in_progress",
+    )
+    .await;
     let resumed: Value =
         expect_json(app.post(&format!("{rollouts}/current/resume"), &json!({})).await, 202).await;
     assert_eq!(resumed["id"], pid.as_str());
@@ -228,7 +267,12 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
         assert_eq!(rev, "1");
         assert_eq!(read_file(*host, name, "/srv/www/revision").await, "1", "{name}");
     }
-    expect_error(app.post(&format!("{rollouts}/current/resume"), &json!({})).await, 409, "rollout_not_resumable").await;
+    expect_error(
+        app.post(&format!("{rollouts}/current/resume"), &json!({})).await,
+        409,
+        "rollout_not_resumable",
+    )
+    .await;
 
     let (ok, failures) = load.finish().await;
     assert!(failures.is_empty(), "failed requests through the load balancer ({ok} succeeded): {failures:?}");
@@ -262,24 +306,37 @@ async fn a_rollout_with_bad_input_is_refused_and_starts_nothing() {
     assert!(message.contains("has no revision 7"), "{message}");
     let message = refused(json!({"cloud_config_id": other}), 400, "validation_failed").await;
     assert!(message.contains("is not part of deployment BadRoll"), "{message}");
-    let message =
-        refused(json!({"cloud_config_id": cc, "max_surge": 0, "max_unavailable": 0}), 400, "validation_failed").await;
+    let message = refused(
+        json!({"cloud_config_id": cc, "max_surge": 0, "max_unavailable": 0}),
+        400,
+        "validation_failed",
+    )
+    .await;
     assert!(message.contains("both 0"), "{message}");
     refused(json!({"cloud_config_id": cc, "max_surge": -1}), 400, "validation_failed").await;
     refused(json!({"cloud_config_id": cc, "progress_deadline_seconds": 0}), 400, "validation_failed").await;
     refused(json!({"max_surge": 1}), 400, "invalid_json").await;
     expect_error(
-        app.post(&format!("/api/v1/deployments/{}/rollouts", uuid::Uuid::new_v4()), &json!({"cloud_config_id": cc}))
-            .await,
+        app.post(
+            &format!("/api/v1/deployments/{}/rollouts", uuid::Uuid::new_v4()),
+            &json!({"cloud_config_id": cc}),
+        )
+        .await,
         404,
         "deployment_not_found",
     )
     .await;
-    expect_error(app.post(&format!("{rollouts}/current/abort"), &json!({})).await, 409, "rollout_not_resumable")
-        .await;
+    expect_error(
+        app.post(&format!("{rollouts}/current/abort"), &json!({})).await,
+        409,
+        "rollout_not_resumable",
+    )
+    .await;
     // While another job of the deployment runs.
-    let deploy = json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": [a, b]}]});
-    let job: Value = expect_json(app.post(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await, 202).await;
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": [a, b]}]});
+    let job: Value =
+        expect_json(app.post(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await, 202).await;
     let message = refused(json!({"cloud_config_id": cc}), 409, "job_in_progress").await;
     assert!(message.contains("deploy job in progress"), "{message}");
     assert_eq!(app.follow_job(&job).await.0["state"], "succeeded");
@@ -296,7 +353,11 @@ async fn a_rollout_with_bad_input_is_refused_and_starts_nothing() {
 fn mosaic_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join("mosaic");
-    assert!(path.exists(), "{} is missing: run `cargo build -p mosaic-api --bin mosaic` first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p mosaic-api --bin mosaic` first",
+        path.display()
+    );
     path
 }
 
@@ -338,31 +399,49 @@ async fn a_rollout_whose_server_is_killed_is_finished_by_the_next_without_exceed
     for host in &env().hosts {
         let body = json!({"name": format!("lxd-{}", host.label), "url": host.url.as_str(),
             "fingerprint": host.fingerprint.to_hex(), "trust_password": env().trust_password});
-        let created: Value = expect_json(call(reqwest::Method::POST, "/api/v1/hosts", Some(body)).await.unwrap(), 201).await;
+        let created: Value =
+            expect_json(call(reqwest::Method::POST, "/api/v1/hosts", Some(body)).await.unwrap(), 201).await;
         hosts.push(created["id"].as_str().unwrap().to_owned());
     }
     let cc = json!({"namespace": "Web", "name": "Killed", "image": env().image_busybox, "user_data": "#cloud-config\nruncmd: []\n"});
-    let cc: Value = expect_json(call(reqwest::Method::POST, "/api/v1/cloud-configs", Some(cc)).await.unwrap(), 201).await;
+    let cc: Value =
+        expect_json(call(reqwest::Method::POST, "/api/v1/cloud-configs", Some(cc)).await.unwrap(), 201).await;
     let cc = cc["id"].as_str().unwrap().to_owned();
     let dep = json!({"name": "KilledRoll", "cloud_configs": [{"cloud_config_id": cc}]});
-    let dep: Value = expect_json(call(reqwest::Method::POST, "/api/v1/deployments", Some(dep)).await.unwrap(), 201).await;
+    let dep: Value =
+        expect_json(call(reqwest::Method::POST, "/api/v1/deployments", Some(dep)).await.unwrap(), 201).await;
     let id = dep["id"].as_str().unwrap().to_owned();
     let get_job = |job: String| {
         let call = &call;
-        async move { call(reqwest::Method::GET, &format!("/api/v1/jobs/{job}"), None).await.ok()?.json::<Value>().await.ok() }
+        async move {
+            call(reqwest::Method::GET, &format!("/api/v1/jobs/{job}"), None)
+                .await
+                .ok()?
+                .json::<Value>()
+                .await
+                .ok()
+        }
     };
-    let deploy = json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 4, "hosts": hosts}]});
-    let job: Value =
-        expect_json(call(reqwest::Method::POST, &format!("/api/v1/deployments/{id}/deploy"), Some(deploy)).await.unwrap(), 202).await;
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 4, "hosts": hosts}]});
+    let job: Value = expect_json(
+        call(reqwest::Method::POST, &format!("/api/v1/deployments/{id}/deploy"), Some(deploy)).await.unwrap(),
+        202,
+    )
+    .await;
     let deploy_id = job["id"].as_str().unwrap().to_owned();
     eventually(Duration::from_secs(300), "the deploy", || async {
         let j = get_job(deploy_id.clone()).await?;
         (j["state"] == "succeeded").then_some(())
     })
     .await;
-    let patched = call(reqwest::Method::PATCH, &format!("/api/v1/cloud-configs/{cc}"), Some(json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"})))
-        .await
-        .unwrap();
+    let patched = call(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/cloud-configs/{cc}"),
+        Some(json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"})),
+    )
+    .await
+    .unwrap();
     assert_eq!(patched.status(), 200);
 
     // Watch LXD all along: the most containers of the deployment that ever existed at once.
@@ -380,8 +459,11 @@ async fn a_rollout_whose_server_is_killed_is_finished_by_the_next_without_exceed
     };
     // Held two seconds ready before it counts: the kill lands mid-rollout.
     let body = json!({"cloud_config_id": cc, "min_ready_seconds": 2});
-    let rollout: Value =
-        expect_json(call(reqwest::Method::POST, &format!("/api/v1/deployments/{id}/rollouts"), Some(body)).await.unwrap(), 202).await;
+    let rollout: Value = expect_json(
+        call(reqwest::Method::POST, &format!("/api/v1/deployments/{id}/rollouts"), Some(body)).await.unwrap(),
+        202,
+    )
+    .await;
     let rid = rollout["id"].as_str().unwrap().to_owned();
     let mid = eventually(Duration::from_secs(300), "the rollout to replace one instance", || async {
         let j = get_job(rid.clone()).await?;

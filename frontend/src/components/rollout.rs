@@ -44,11 +44,14 @@ pub fn rollout_dialog(props: &DialogProps) -> Html {
     });
     let invalid = use_state(|| None::<ApiError>);
     let submit = {
-        let (form, invalid, on_submit, cc) = (form.clone(), invalid.clone(), props.on_submit.clone(), m.cloud_config_id);
+        let (form, invalid, on_submit, cc) =
+            (form.clone(), invalid.clone(), props.on_submit.clone(), m.cloud_config_id);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let number = |what: &str, v: &str| {
-                v.trim().parse::<i32>().map_err(|_| ApiError::validation(format!("{what} must be a whole number")))
+                v.trim()
+                    .parse::<i32>()
+                    .map_err(|_| ApiError::validation(format!("{what} must be a whole number")))
             };
             let body = (|| {
                 Ok::<_, ApiError>(RolloutRequest {

@@ -56,7 +56,11 @@ pub async fn expose(
 }
 
 /// Rolls one member out to a revision.
-pub async fn rollout(api: &Api, id: DeploymentId, body: &mosaic_types::jobs::RolloutRequest) -> Result<Job, ApiError> {
+pub async fn rollout(
+    api: &Api,
+    id: DeploymentId,
+    body: &mosaic_types::jobs::RolloutRequest,
+) -> Result<Job, ApiError> {
     api.post(&format!("/api/v1/deployments/{id}/rollouts"), body).await
 }
 

@@ -123,7 +123,8 @@ pub(super) async fn drive(
             return Err(Error::Refused(format!("{why}; {removed}")));
         }
         if seen.old.is_empty() && seen.pending.is_empty() && seen.ready.len() >= count {
-            let (deployment, cc, revision) = (deployment_of(state, job).await?, r.cloud_config_id, r.to_revision);
+            let (deployment, cc, revision) =
+                (deployment_of(state, job).await?, r.cloud_config_id, r.to_revision);
             held.write(Hold::Shared, move |c| {
                 Deployment::pin(c, deployment, cc, revision)?;
                 Rollout::set_phase(c, job, RolloutPhase::Succeeded)
@@ -150,7 +151,12 @@ pub(super) async fn drive(
 
 /// One step forward: removes the old instances that may go, else makes the new ones that may be
 /// made and brings every unfinished new one up.
-async fn step(state: &AppState, held: &Arc<Held>, seen: &Seen, shutdown: &CancellationToken) -> Result<(), Error> {
+async fn step(
+    state: &AppState,
+    held: &Arc<Held>,
+    seen: &Seen,
+    shutdown: &CancellationToken,
+) -> Result<(), Error> {
     let r = &seen.rollout;
     let count = usize::try_from(r.target_count).unwrap_or(0);
     let floor = count.saturating_sub(usize::try_from(r.max_unavailable).unwrap_or(0));
@@ -249,7 +255,9 @@ async fn up(ctx: &Arc<JobContext>, item: JobItem, exposed: bool, min_ready: Dura
             let written = (readiness != Readiness::Pending).then(|| (readiness, detail.clone()));
             ctx.held
                 .write(Hold::Shared, move |c| match &written {
-                    Some((readiness, detail)) => Instance::set_readiness(c, id, *readiness, detail.as_deref()),
+                    Some((readiness, detail)) => {
+                        Instance::set_readiness(c, id, *readiness, detail.as_deref())
+                    }
                     None => Ok(()),
                 })
                 .await?;
@@ -427,9 +435,14 @@ async fn look(state: &AppState, job: mosaic_types::JobId) -> Result<Seen, Error>
     .await
 }
 
-async fn deployment_of(state: &AppState, job: mosaic_types::JobId) -> Result<mosaic_types::DeploymentId, Error> {
+async fn deployment_of(
+    state: &AppState,
+    job: mosaic_types::JobId,
+) -> Result<mosaic_types::DeploymentId, Error> {
     db::run(&state.pool, move |conn| {
-        Job::find(conn, job)?.deployment_id.ok_or_else(|| Error::Gone("the deployment no longer exists".into()))
+        Job::find(conn, job)?
+            .deployment_id
+            .ok_or_else(|| Error::Gone("the deployment no longer exists".into()))
     })
     .await
 }
@@ -460,7 +473,9 @@ async fn make(state: &AppState, held: &Arc<Held>, seen: &Seen, n: usize) -> Resu
     };
     let mut chosen = Vec::new();
     for _ in 0..n {
-        let Some((at, _)) = places.iter().min_by_key(|(_, s)| **s).map(|(p, s)| (p.clone(), *s)) else { break };
+        let Some((at, _)) = places.iter().min_by_key(|(_, s)| **s).map(|(p, s)| (p.clone(), *s)) else {
+            break;
+        };
         if let Some(s) = places.get_mut(&at) {
             *s += 1;
         }
@@ -469,10 +484,8 @@ async fn make(state: &AppState, held: &Arc<Held>, seen: &Seen, n: usize) -> Resu
     let job = held.claim.job;
     let (cc, revision) = (r.cloud_config_id, r.to_revision);
     let phone_home = model.phone_home_secret.is_some();
-    let secrets: Vec<Option<String>> = chosen
-        .iter()
-        .map(|_| if phone_home { crate::auth::new_secret().ok() } else { None })
-        .collect();
+    let secrets: Vec<Option<String>> =
+        chosen.iter().map(|_| if phone_home { crate::auth::new_secret().ok() } else { None }).collect();
     let ids: Vec<InstanceId> = chosen.iter().map(|_| InstanceId::new()).collect();
     let profiles = model.profile_names();
     let deployment = model.deployment_id;
@@ -492,7 +505,8 @@ async fn make(state: &AppState, held: &Arc<Held>, seen: &Seen, n: usize) -> Resu
             for ((at, id), secret) in chosen.iter().zip(&ids).zip(&secrets) {
                 ordinal += 1;
                 let name = format!("{prefix}-{ordinal}");
-                let host_name = hosts.iter().find(|h| h.id == at.0).map(|h| h.name.clone()).unwrap_or_default();
+                let host_name =
+                    hosts.iter().find(|h| h.id == at.0).map(|h| h.name.clone()).unwrap_or_default();
                 items.push(new_item(job, *id, &name, at.0, &host_name));
                 rows.push(NewInstance {
                     id: *id,
@@ -540,7 +554,8 @@ async fn with_items(state: &AppState, held: &Arc<Held>, rows: &[Instance]) -> Re
     let items: Vec<JobItem> = rows
         .iter()
         .map(|r| {
-            let host_name = hosts.iter().find(|h| h.id == r.host_id).map(|h| h.name.clone()).unwrap_or_default();
+            let host_name =
+                hosts.iter().find(|h| h.id == r.host_id).map(|h| h.name.clone()).unwrap_or_default();
             new_item(job, r.id, &r.name, r.host_id, &host_name)
         })
         .collect();
@@ -571,7 +586,10 @@ impl Drop for Working {
 
 impl Working {
     fn item(&self, id: InstanceId) -> Result<JobItem, Error> {
-        self.items.get(&id).cloned().ok_or_else(|| Error::Gone("the instance is not part of the rollout".into()))
+        self.items
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::Gone("the instance is not part of the rollout".into()))
     }
 }
 
@@ -586,4 +604,3 @@ async fn refresh_hosts(state: &AppState) {
 fn as_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
-

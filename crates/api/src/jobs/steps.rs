@@ -83,7 +83,10 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
 #[tracing::instrument(skip_all, err(Display, level = "warn"),
     fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
 pub async fn bring_up(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
-    let row = ctx.instances.get(&item.instance_id).ok_or_else(|| Error::Gone("the instance no longer exists".into()))?;
+    let row = ctx
+        .instances
+        .get(&item.instance_id)
+        .ok_or_else(|| Error::Gone("the instance no longer exists".into()))?;
     let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
     let created = create(ctx, &client, row, &name).await?;

@@ -87,9 +87,11 @@ impl Rollout {
                 rollouts::old_count.eq(old),
                 rollouts::new_count.eq(new),
                 rollouts::ready_count.eq(ready),
-                rollouts::peak_count.eq(diesel::dsl::sql::<diesel::sql_types::Integer>("GREATEST(peak_count, ")
-                    .bind::<diesel::sql_types::Integer, _>(total)
-                    .sql(")")),
+                rollouts::peak_count.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                    "GREATEST(peak_count, ",
+                )
+                .bind::<diesel::sql_types::Integer, _>(total)
+                .sql(")")),
                 rollouts::updated_at.eq(Utc::now()),
             ))
             .execute(conn)
@@ -122,8 +124,10 @@ impl Rollout {
     /// its counters recounted. The caller checks first that no other job of the deployment is
     /// unfinished (and the one-active-job index refuses a race).
     pub fn requeue(conn: &mut PgConnection, job: JobId) -> QueryResult<()> {
-        diesel::delete(job_items::table.filter(job_items::job_id.eq(job)).filter(job_items::error.is_not_null()))
-            .execute(conn)?;
+        diesel::delete(
+            job_items::table.filter(job_items::job_id.eq(job)).filter(job_items::error.is_not_null()),
+        )
+        .execute(conn)?;
         diesel::sql_query(
             "UPDATE jobs SET state = 'queued', error = NULL, finished_at = NULL, claimed_by = NULL, \
                heartbeat_at = NULL, updated_at = now(), \
@@ -139,7 +143,11 @@ impl Rollout {
 
     /// Adds items to a running rollout job (new instances it makes, old ones it removes) and
     /// counts them in its total; an item already there is left as it is.
-    pub fn add_items(conn: &mut PgConnection, job: JobId, items: &[crate::models::jobs::JobItem]) -> QueryResult<()> {
+    pub fn add_items(
+        conn: &mut PgConnection,
+        job: JobId,
+        items: &[crate::models::jobs::JobItem],
+    ) -> QueryResult<()> {
         diesel::insert_into(job_items::table).values(items).on_conflict_do_nothing().execute(conn)?;
         diesel::update(jobs::table.find(job))
             .set((

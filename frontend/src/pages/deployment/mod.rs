@@ -12,7 +12,8 @@ use yew_router::prelude::*;
 use crate::access::{Can, use_access};
 use crate::app::Route;
 use crate::components::{
-    DeployDialog, ErrorBanner, ExposeDialog, JobProgress, MemoryChart, Modal, RolloutDialog, RolloutPanel, service,
+    DeployDialog, ErrorBanner, ExposeDialog, JobProgress, MemoryChart, Modal, RolloutDialog, RolloutPanel,
+    service,
 };
 use crate::format;
 use crate::hooks::{use_action, use_load};

@@ -65,9 +65,13 @@ pub async fn create_deployment_rollout(
             .or_not_found("deployment_not_found", || format!("no deployment with id {id}"))?;
         super::ensure_active(&deployment)?;
         let cc = body.cloud_config_id;
-        let member = Row::members(conn, &[id])?.into_iter().find(|m| m.cloud_config_id == cc).ok_or_else(
-            || ApiError::validation(format!("cloud-config {cc} is not part of deployment {}", deployment.name)),
-        )?;
+        let member =
+            Row::members(conn, &[id])?.into_iter().find(|m| m.cloud_config_id == cc).ok_or_else(|| {
+                ApiError::validation(format!(
+                    "cloud-config {cc} is not part of deployment {}",
+                    deployment.name
+                ))
+            })?;
         let latest = CloudConfigRow::find(conn, cc, false)?.current_revision;
         let revision = body.revision.unwrap_or(latest);
         Revision::find(conn, cc, revision).map_err(|e| match e {
@@ -77,7 +81,8 @@ pub async fn create_deployment_rollout(
             )),
             other => other.into(),
         })?;
-        let count = Instance::for_deployments(conn, &[id])?.iter().filter(|i| i.cloud_config_id == cc).count();
+        let count =
+            Instance::for_deployments(conn, &[id])?.iter().filter(|i| i.cloud_config_id == cc).count();
         let job = jobs::enqueue(conn, &deployment, JobKind::Rollout, &[], &user_name, false)?;
         RolloutRow::insert(
             conn,
@@ -94,7 +99,8 @@ pub async fn create_deployment_rollout(
                 pause_after_canary: body.pause_after_canary,
                 canary_passed: false,
                 phase: RolloutPhase::Progressing,
-                deadline_at: Utc::now() + chrono::Duration::seconds(i64::from(body.progress_deadline_seconds)),
+                deadline_at: Utc::now()
+                    + chrono::Duration::seconds(i64::from(body.progress_deadline_seconds)),
                 old_count: 0,
                 new_count: 0,
                 ready_count: 0,
@@ -248,7 +254,10 @@ async fn act(
         Action::Resume => "resume",
         Action::Abort => "abort",
     };
-    AuditTarget::set(req, format!("deployment {} ({id}): {verb} rollout job {}", job.deployment_name, job.id));
+    AuditTarget::set(
+        req,
+        format!("deployment {} ({id}): {verb} rollout job {}", job.deployment_name, job.id),
+    );
     Ok(super::accepted(job))
 }
 
