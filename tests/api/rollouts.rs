@@ -291,7 +291,7 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
 }
 
 #[tokio::test]
-async fn a_rollout_with_bad_input_is_refused_and_starts_nothing() {
+async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborted_leaves_the_old_instances() {
     let app = spawn_app().await;
     let [a, b] = app.register_hosts().await;
     let cc = app.cloud_config("Web", "Bad", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
@@ -346,6 +346,64 @@ async fn a_rollout_with_bad_input_is_refused_and_starts_nothing() {
     let now = containers(&id).await;
     assert_eq!(now.len(), 2);
     assert!(now.iter().all(|(_, _, r)| r == "1"));
+
+    // The progress deadline: a new instance must stay ready 5 s, 1 s is allowed. The rollout
+    // fails, its new instance is removed, the old ones stay.
+    let patched = app
+        .patch(
+            &format!("/api/v1/cloud-configs/{cc}"),
+            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let late = app
+        .run_job(
+            &rollouts,
+            &json!({"cloud_config_id": cc, "min_ready_seconds": 5, "progress_deadline_seconds": 1}),
+        )
+        .await;
+    assert_eq!(
+        (late["state"].as_str(), late["rollout"]["phase"].as_str()),
+        (Some("failed"), Some("failed")),
+        "{late:#}"
+    );
+    assert!(late["error"].as_str().unwrap().contains("progress deadline"), "{late:#}");
+    let now = containers(&id).await;
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now.iter().all(|(_, _, r)| r == "1"), "{now:?}");
+
+    // A canary, then abort: the canary goes, the old ones stay, the member stays pinned.
+    let paused: Value = expect_json(
+        app.post(&rollouts, &json!({"cloud_config_id": cc, "pause_after_canary": true})).await,
+        202,
+    )
+    .await;
+    let pid = paused["id"].as_str().unwrap().to_owned();
+    let at_canary =
+        job_until(&app, &pid, "the canary", |j| j["rollout"]["phase"] == "paused" || finished(j)).await;
+    assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
+    assert_eq!(containers(&id).await.len(), 3);
+    let aborting: Value =
+        expect_json(app.post(&format!("{rollouts}/current/abort"), &json!({})).await, 202).await;
+    assert_eq!(aborting["id"], pid.as_str());
+    let aborted = job_until(&app, &pid, "the abort", finished).await;
+    assert_eq!(
+        (aborted["state"].as_str(), aborted["rollout"]["phase"].as_str()),
+        (Some("failed"), Some("aborted")),
+        "{aborted:#}"
+    );
+    assert!(aborted["error"].as_str().unwrap().contains("aborted; 1 new instance(s) removed"), "{aborted:#}");
+    let now = containers(&id).await;
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now.iter().all(|(_, _, r)| r == "1"), "{now:?}");
+    let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}")).await, 200).await;
+    assert_eq!(detail["cloud_configs"][0]["revision"], 1);
+    expect_error(
+        app.post(&format!("{rollouts}/current/resume"), &json!({})).await,
+        409,
+        "rollout_not_resumable",
+    )
+    .await;
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
 }
 

@@ -221,37 +221,70 @@ async fn step(
         return Ok(());
     }
     let working = with_items(state, held, &bringing).await?;
-    let left = (r.deadline_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
     let work = futures::future::join_all(bringing.iter().map(|row| {
         let (ctx, working) = (working.ctx.clone(), &working);
-        let exposed = seen.exposed;
-        let min_ready = Duration::from_secs(u64::try_from(r.min_ready_seconds).unwrap_or(0));
-        async move { up(&ctx, working.item(row.id)?, exposed, min_ready).await }
+        let watch = Watch {
+            exposed: seen.exposed,
+            min_ready: Duration::from_secs(u64::try_from(r.min_ready_seconds).unwrap_or(0)),
+            deadline: r.deadline_at,
+        };
+        async move { up(&ctx, working.item(row.id)?, watch).await }
     }));
+    // The deadline is watched inside (an LXD change under way is never cut short: its container
+    // would be left behind by a removal racing it); shutdown leaves the rest to the next claimer,
+    // which finds what was made by its instance key.
     let outcomes = tokio::select! {
-        outcomes = work => outcomes,
-        // The deadline passed (the next look fails the rollout), or shutdown.
-        () = tokio::time::sleep(left) => Vec::new(),
-        () = shutdown.cancelled() => Vec::new(),
+        outcomes = work => Some(outcomes),
+        () = shutdown.cancelled() => None,
     };
     drop(working);
+    let Some(outcomes) = outcomes else { return Ok(()) };
     for outcome in outcomes {
         outcome?;
     }
+    // Progress (a failure is decided at the next look, whatever the deadline): the deadline
+    // starts again.
     let (job, seconds) = (held.claim.job, r.progress_deadline_seconds);
     held.write(Hold::Shared, move |c| Rollout::extend_deadline(c, job, seconds)).await
 }
 
+/// What a new instance is watched for before it counts as available.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    /// Whether the member is exposed (the instance must be in rotation).
+    exposed: bool,
+    /// How long it must stay ready.
+    min_ready: Duration,
+    /// When the rollout's progress deadline passes.
+    deadline: chrono::DateTime<Utc>,
+}
+
+impl Watch {
+    /// What is left until the deadline.
+    fn left(&self) -> Duration {
+        (self.deadline - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+    }
+
+    /// The error of a wait the deadline cut short.
+    fn late(&self, waiting: &str) -> Error {
+        Error::Refused(format!("the progress deadline passed while waiting {waiting}"))
+    }
+}
+
 /// Makes a new instance ready: creates and starts it, waits for cloud-init's verdict and, for an
 /// exposed member, until it is in rotation, then watches it `min_ready` more; only then does its
-/// item finish (a finished item is an available instance to the next look). A failure finishes
-/// the item with cloud-init's (or LXD's) words.
-async fn up(ctx: &Arc<JobContext>, item: JobItem, exposed: bool, min_ready: Duration) -> Result<(), Error> {
+/// item finish (a finished item is an available instance to the next look). A failure — or the
+/// progress deadline passing during a wait — finishes the item with cloud-init's (or LXD's, or
+/// the deadline's) words.
+async fn up(ctx: &Arc<JobContext>, item: JobItem, watch: Watch) -> Result<(), Error> {
     let id = item.instance_id;
     let outcome = async {
         let then = steps::bring_up(ctx, &item).await?;
         if let steps::Then::CheckReadiness { image } = then {
-            let (readiness, detail) = steps::check_readiness(ctx, &item, image).await?;
+            let check = steps::check_readiness(ctx, &item, image);
+            let (readiness, detail) = tokio::time::timeout(watch.left(), check)
+                .await
+                .map_err(|_| watch.late("for cloud-init's verdict"))??;
             let written = (readiness != Readiness::Pending).then(|| (readiness, detail.clone()));
             ctx.held
                 .write(Hold::Shared, move |c| match &written {
@@ -279,16 +312,21 @@ async fn up(ctx: &Arc<JobContext>, item: JobItem, exposed: bool, min_ready: Dura
                 }
             }
         }
-        if exposed {
+        if watch.exposed {
             ctx.step(id, JobStep::Checking);
-            let timeout = ctx.state.settings.readiness_timeout;
+            let timeout = ctx.state.settings.readiness_timeout.min(watch.left());
             if !ctx.state.routing.wait_serving(id, timeout).await {
                 return Err(Error::Refused(
                     "it did not come into rotation: the load balancer's health check did not pass".into(),
                 ));
             }
         }
+        let min_ready = watch.min_ready;
         if !min_ready.is_zero() {
+            if min_ready > watch.left() {
+                tokio::time::sleep(watch.left()).await;
+                return Err(watch.late(&format!("min_ready_seconds ({}s)", min_ready.as_secs())));
+            }
             tokio::time::sleep(min_ready).await;
             let now = db::query(&ctx.state.pool, move |c| Instance::find(c, id)).await?;
             let client = ctx.client(now.host_id)?;
