@@ -51,6 +51,32 @@ async fn containers(deployment: &str) -> Vec<(usize, String, String)> {
     all
 }
 
+/// How many of the deployment's containers existed at one moment. The hosts are listed one
+/// after the other, so a container removed from the first and another made on the second in
+/// between would both be counted: the first host is listed again after the second, and only the
+/// containers it had both times count (each of those existed while the second was listed).
+async fn at_once(deployment: &str) -> usize {
+    let filter = InstanceFilter::config_eq("user.mosaic.deployment", deployment).unwrap();
+    let list = |host: usize| {
+        let filter = filter.clone();
+        async move {
+            let names: std::collections::HashSet<String> = env().hosts[host]
+                .admin()
+                .instances(Some(&filter))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            names
+        }
+    };
+    let before = list(0).await;
+    let second = list(1).await;
+    let after = list(0).await;
+    before.intersection(&after).count() + second.len()
+}
+
 /// What a file inside a container says.
 async fn read_file(host: usize, name: &str, path: &str) -> String {
     let name = InstanceName::parse(name).unwrap();
@@ -510,7 +536,7 @@ async fn a_rollout_whose_server_is_killed_is_finished_by_the_next_without_exceed
         tokio::spawn(async move {
             let deadline = Instant::now() + Duration::from_secs(600);
             while watching.load(Ordering::SeqCst) && Instant::now() < deadline {
-                peak.fetch_max(containers(&id).await.len(), Ordering::SeqCst);
+                peak.fetch_max(at_once(&id).await, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
