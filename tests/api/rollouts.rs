@@ -42,7 +42,16 @@ async fn containers(deployment: &str) -> Vec<(usize, String, String)> {
     let filter = InstanceFilter::config_eq("user.mosaic.deployment", deployment).unwrap();
     let mut all = Vec::new();
     for (i, host) in env().hosts.iter().enumerate() {
-        for c in host.admin().instances(Some(&filter)).await.unwrap() {
+        // Asked again if the daemon is slow to answer (a loaded machine): what it lists is the
+        // point, not how fast.
+        let mut listed = host.admin().instances(Some(&filter)).await;
+        for _ in 0..3 {
+            if listed.is_ok() {
+                break;
+            }
+            listed = host.admin().instances(Some(&filter)).await;
+        }
+        for c in listed.unwrap() {
             let revision = c.config.get("user.mosaic.revision").cloned().unwrap_or_default();
             all.push((i, c.name, revision));
         }
