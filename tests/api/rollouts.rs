@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use lxd::{ExecRequest, InstanceFilter, InstanceName};
 use mosaic_testkit::{
-    OP_TIMEOUT, TestApp, create_database, env, eventually, expect_error, expect_json, spawn_app, spawn_app_in,
+    OP_TIMEOUT, TestApp, create_database, env, eventually, expect_error, expect_json, spawn_app,
+    spawn_app_in, unique_name,
 };
 use serde_json::{Value, json};
 
@@ -331,7 +332,8 @@ async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborte
     let [a, b] = app.register_hosts().await;
     let cc = app.cloud_config("Web", "Bad", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
     let other = app.cloud_config("Web", "Other", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
-    let id = app.deployment("BadRoll", &[&cc]).await;
+    let name = unique_name("badroll").to_string();
+    let id = app.deployment(&name, &[&cc]).await;
     let rollouts = format!("/api/v1/deployments/{id}/rollouts");
     let refused = |body: Value, status: u16, code: &'static str| {
         let (app, rollouts) = (&app, rollouts.clone());
@@ -340,7 +342,7 @@ async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborte
     let message = refused(json!({"cloud_config_id": cc, "revision": 7}), 400, "validation_failed").await;
     assert!(message.contains("has no revision 7"), "{message}");
     let message = refused(json!({"cloud_config_id": other}), 400, "validation_failed").await;
-    assert!(message.contains("is not part of deployment BadRoll"), "{message}");
+    assert!(message.contains(&format!("is not part of deployment {name}")), "{message}");
     let message = refused(
         json!({"cloud_config_id": cc, "max_surge": 0, "max_unavailable": 0}),
         400,
@@ -500,7 +502,8 @@ async fn a_rollout_whose_server_is_killed_is_finished_by_the_next_without_exceed
     let cc: Value =
         expect_json(call(reqwest::Method::POST, "/api/v1/cloud-configs", Some(cc)).await.unwrap(), 201).await;
     let cc = cc["id"].as_str().unwrap().to_owned();
-    let dep = json!({"name": "KilledRoll", "cloud_configs": [{"cloud_config_id": cc}]});
+    let dep =
+        json!({"name": unique_name("killroll").to_string(), "cloud_configs": [{"cloud_config_id": cc}]});
     let dep: Value =
         expect_json(call(reqwest::Method::POST, "/api/v1/deployments", Some(dep)).await.unwrap(), 201).await;
     let id = dep["id"].as_str().unwrap().to_owned();

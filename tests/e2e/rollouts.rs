@@ -2,7 +2,7 @@
 //! phase and old/new/ready counts shown live, resumed from the page to the end, checked in LXD.
 
 use lxd::InstanceFilter;
-use mosaic_testkit::{env, frontend_dir, spawn_app};
+use mosaic_testkit::{env, frontend_dir, spawn_app, unique_name};
 use serde_json::json;
 
 use super::browser::Browser;
@@ -29,10 +29,11 @@ async fn a_rollout_with_a_canary_from_the_deployment_page() {
     let app = spawn_app().await;
     let hosts = app.register_hosts().await;
     let cc = app.cloud_config("Web", "Canary", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
-    let id = app.deployment("CanaryUi", &[&cc]).await;
+    let id = app.deployment(&unique_name("e2e-roll").to_string(), &[&cc]).await;
     let deploy =
         json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": hosts}]});
-    assert_eq!(app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await["state"], "succeeded");
+    let done = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
+    assert_eq!(done["state"], "succeeded", "{done:#}");
     let patched = app
         .patch(
             &format!("/api/v1/cloud-configs/{cc}"),
