@@ -100,7 +100,7 @@ async fn read_file(host: usize, name: &str, path: &str) -> String {
 struct Load {
     stop: Arc<AtomicBool>,
     ok: Arc<AtomicUsize>,
-    failures: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<Vec<(Instant, String)>>>,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -126,10 +126,15 @@ impl Load {
                                 Ok(_) => {
                                     ok.fetch_add(1, Ordering::SeqCst);
                                 }
-                                Err(e) => failures.lock().unwrap().push(format!("body: {e}")),
+                                Err(e) => {
+                                    failures.lock().unwrap().push((Instant::now(), format!("body: {e}")))
+                                }
                             },
-                            Ok(r) => failures.lock().unwrap().push(format!("status {}", r.status())),
-                            Err(e) => failures.lock().unwrap().push(format!("{e:?}")),
+                            Ok(r) => failures
+                                .lock()
+                                .unwrap()
+                                .push((Instant::now(), format!("status {}", r.status()))),
+                            Err(e) => failures.lock().unwrap().push((Instant::now(), format!("{e:?}"))),
                         }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
@@ -139,8 +144,8 @@ impl Load {
         Load { stop, ok, failures, workers }
     }
 
-    /// Stops the loop; returns how many requests succeeded, and the failures.
-    async fn finish(self) -> (usize, Vec<String>) {
+    /// Stops the loop; returns how many requests succeeded, and the failures with when.
+    async fn finish(self) -> (usize, Vec<(Instant, String)>) {
         self.stop.store(true, Ordering::SeqCst);
         for w in self.workers {
             w.await.unwrap();
@@ -207,6 +212,45 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
 
     // Revision 1 → 2 under load: the latest revision by default, two at a time.
     let load = Load::start(&frontend, 4, Duration::from_secs(900));
+    // The backends as this server's load balancer sees them, each change with its time: what
+    // a failed request met.
+    let seen_backends = Arc::new(Mutex::new(Vec::<(Instant, String)>::new()));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (seen, watching, url) =
+            (seen_backends.clone(), watching.clone(), app.url(&format!("/api/v1/deployments/{id}/ports")));
+        let (http, token) = (app.http.clone(), app.token.clone());
+        tokio::spawn(async move {
+            let mut last = String::new();
+            while watching.load(Ordering::SeqCst) {
+                if let Ok(r) = http.get(&url).bearer_auth(&token).send().await
+                    && let Ok(ports) = r.json::<Value>().await
+                {
+                    let states: Vec<String> = ports[0]["backends"]
+                        .as_array()
+                        .map(|b| {
+                            b.iter()
+                                .map(|b| {
+                                    format!(
+                                        "{}={}",
+                                        b["instance_name"].as_str().unwrap_or("?"),
+                                        b["state"].as_str().unwrap_or("?")
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let now = states.join(" ");
+                    if now != last {
+                        seen.lock().unwrap().push((Instant::now(), now.clone()));
+                        last = now;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let marks = Mutex::new(vec![("start", Instant::now())]);
     let started = Instant::now();
     let job = app.run_job(&rollouts, &json!({"cloud_config_id": cc, "max_surge": 2})).await;
     eprintln!("rollout of 4 cloud-init instances took {:?}", started.elapsed());
@@ -242,6 +286,7 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     // A revision whose runcmd fails: the rollout fails with cloud-init's words, the revision-2
     // instances serve on, no revision-3 container is left.
     assert_eq!(revise(FAILING.to_owned()).await, 3);
+    marks.lock().unwrap().push(("failing rollout", Instant::now()));
     let failed = app.run_job(&rollouts, &json!({"cloud_config_id": cc, "revision": 3})).await;
     assert_eq!(failed["state"], "failed", "{failed:#}");
     assert_eq!(failed["rollout"]["phase"], "failed");
@@ -268,6 +313,7 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     assert_eq!(detail["service"]["counts"]["serving"], 4);
 
     // Rolling back is a rollout to the previous revision: with a canary pause, then resumed.
+    marks.lock().unwrap().push(("canary rollout", Instant::now()));
     let paused: Value = expect_json(
         app.post(&rollouts, &json!({"cloud_config_id": cc, "revision": 1, "pause_after_canary": true})).await,
         202,
@@ -295,7 +341,9 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     let resumed: Value =
         expect_json(app.post(&format!("{rollouts}/current/resume"), &json!({})).await, 202).await;
     assert_eq!(resumed["id"], pid.as_str());
+    marks.lock().unwrap().push(("resumed", Instant::now()));
     let back = job_until(&app, &pid, "the resumed rollout to finish", finished).await;
+    marks.lock().unwrap().push(("done", Instant::now()));
     assert_eq!(back["state"], "succeeded", "{back:#}");
     let now = containers(&id).await;
     assert_eq!(now.len(), 4, "{now:?}");
@@ -311,7 +359,26 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     .await;
 
     let (ok, failures) = load.finish().await;
-    assert!(failures.is_empty(), "failed requests through the load balancer ({ok} succeeded): {failures:?}");
+    watching.store(false, Ordering::SeqCst);
+    watcher.await.unwrap();
+    if !failures.is_empty() {
+        let t0 = marks.lock().unwrap()[0].1;
+        let at = |t: Instant| t.saturating_duration_since(t0).as_secs_f64();
+        let mut timeline: Vec<(f64, String)> =
+            marks.lock().unwrap().iter().map(|(m, t)| (at(*t), format!("== {m}"))).collect();
+        timeline
+            .extend(seen_backends.lock().unwrap().iter().map(|(t, b)| (at(*t), format!("backends: {b}"))));
+        let (first, last) = (failures[0].0, failures[failures.len() - 1].0);
+        timeline.push((at(first), format!("first failure: {}", failures[0].1)));
+        timeline.push((at(last), "last failure".to_owned()));
+        timeline.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let lines: Vec<String> = timeline.iter().map(|(t, what)| format!("{t:8.2}s {what}")).collect();
+        panic!(
+            "{} failed requests through the load balancer ({ok} succeeded):\n{}",
+            failures.len(),
+            lines.join("\n")
+        );
+    }
     assert!(ok > 100, "the loop ran: {ok}");
     eprintln!("{ok} requests through the load balancer, none failed, over three rollouts");
     let history: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;

@@ -29,7 +29,7 @@ async fn a_rollout_with_a_canary_from_the_deployment_page() {
     let app = spawn_app().await;
     let hosts = app.register_hosts().await;
     let cc = app.cloud_config("Web", "Canary", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
-    let id = app.deployment(&unique_name("e2e-roll").to_string(), &[&cc]).await;
+    let id = app.deployment(unique_name("e2e-roll").as_ref(), &[&cc]).await;
     let deploy =
         json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": hosts}]});
     let done = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
