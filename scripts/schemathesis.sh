@@ -33,16 +33,28 @@ server=$!
 seeded_container=""
 lxd_a_dir="$(dirname "$(sed -n 's/^MOSAIC_TEST_LXD_A_SOCKET=//p' "$env_file")")"
 lxc_a() { LXD_DIR="$lxd_a_dir" LXD_CONF="$(dirname "$lxd_a_dir")/lxc-cli" lxc "$@"; }
+lxd_b_dir="$(dirname "$(sed -n 's/^MOSAIC_TEST_LXD_B_SOCKET=//p' "$env_file")")"
+lxc_b() { LXD_DIR="$lxd_b_dir" LXD_CONF="$(dirname "$lxd_b_dir")/lxc-cli" lxc "$@"; }
 cleanup() {
-    # What the run made on LXD goes: the seeded deployment's containers and the orphan.
+    # The server first, so no job of the run creates a container after the sweep.
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    # What the run made on LXD goes: every container of the run's deployments (the seeded ones,
+    # and those the hooks made), adopted or not, and the orphans.
     if [ -n "$seeded_container" ]; then
-        for name in $(lxc_a list --format csv -c n "user.mosaic.deployment=$ST_DEPLOYMENT" 2>/dev/null) \
-            "$seeded_container"; do
+        for deployment in $(psql "${db_url%/*}/$database" -qAtc "SELECT id FROM deployments" 2>/dev/null); do
+            for name in $(lxc_a list --format csv -c n "user.mosaic.deployment=$deployment" 2>/dev/null); do
+                lxc_a delete --force "$name" 2>/dev/null || true
+            done
+            # The run registers host B too (hooks.py), so a generated deploy may land there.
+            for name in $(lxc_b list --format csv -c n "user.mosaic.deployment=$deployment" 2>/dev/null); do
+                lxc_b delete --force "$name" 2>/dev/null || true
+            done
+        done
+        for name in $(lxc_a list --format csv -c n '^st-orphan-' 2>/dev/null) "$seeded_container"; do
             lxc_a delete --force "$name" 2>/dev/null || true
         done
     fi
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
     psql "$db_url" -qc "DROP DATABASE IF EXISTS $database" || true
     rm -rf "$data_dir"
 }
@@ -85,9 +97,35 @@ lxc_a init "$image" "$seeded_container" -c "user.mosaic.deployment=$ST_DEPLOYMEN
     -c user.mosaic.managed=true >/dev/null
 # A second user for the user operations: changing the run's own admin would lock the run out.
 ST_USER="$(api "$base/api/v1/users" -d '{"name": "st-operator", "role": "operator"}' | field "['user']['id']")"
-# A deployment for DELETE to remove (the seeded one must stay for the others).
-ST_DOOMED="$(api "$base/api/v1/deployments" -d '{"name": "Doomed"}' | field "['id']")"
-export ST_DOOMED ST_USER ST_HOST ST_CLOUD_CONFIG ST_DEPLOYMENT ST_INSTANCE ST_ORPHAN="$seeded_container"
+# An instance nothing else acts on, for its cloud-init log: busybox has no cloud-init, so the
+# seeding writes the log the endpoint reads (through LXD's file API, like any other).
+logs="$(api "$base/api/v1/deployments" \
+    -d "{\"name\": \"Logs\", \"cloud_configs\": [{\"cloud_config_id\": \"$ST_CLOUD_CONFIG\"}]}" | field "['id']")"
+job="$(api "$base/api/v1/deployments/$logs/deploy" -d "{\"start\": true, \"cloud_configs\":
+    [{\"cloud_config_id\": \"$ST_CLOUD_CONFIG\", \"count\": 1, \"hosts\": [\"$ST_HOST\"]}]}" | field "['id']")"
+for _ in $(seq 1 120); do
+    state="$(api "$base/api/v1/jobs/$job" | field "['state']")"
+    [ "$state" = queued ] || [ "$state" = running ] || break
+    sleep 0.5
+done
+[ "$state" = succeeded ] || { log "the seeding deploy of Logs ended $state"; exit 1; }
+ST_LOG_INSTANCE="$(api "$base/api/v1/instances?deployment_id=$logs" | field "['items'][0]['id']")"
+lxc_a exec "$(api "$base/api/v1/instances/$ST_LOG_INSTANCE" | field "['name']")" -- \
+    sh -c 'mkdir -p /var/log && printf "Cloud-init finished (seeded)\n" > /var/log/cloud-init-output.log'
+# A deployment for the destructive operations' negative cases to aim at, not the seeded one.
+ST_DOOMED="$(api "$base/api/v1/deployments" \
+    -d "{\"name\": \"Doomed\", \"cloud_configs\": [{\"cloud_config_id\": \"$ST_CLOUD_CONFIG\"}]}" | field "['id']")"
+export ST_DOOMED ST_USER ST_HOST ST_CLOUD_CONFIG ST_DEPLOYMENT ST_INSTANCE ST_LOG_INSTANCE ST_ORPHAN="$seeded_container"
+# For tests/schemathesis/hooks.py, which makes fresh resources for the operations that consume
+# theirs.
+export ST_BASE="$base" ST_TOKEN="$token" ST_IMAGE="$image" \
+    ST_LXD_A_URL="$(sed -n 's/^MOSAIC_TEST_LXD_A_URL=//p' "$env_file")" \
+    ST_LXD_A_FINGERPRINT="$(sed -n 's/^MOSAIC_TEST_LXD_A_FINGERPRINT=//p' "$env_file")" \
+    ST_LXD_B_URL="$(sed -n 's/^MOSAIC_TEST_LXD_B_URL=//p' "$env_file")" \
+    ST_LXD_B_FINGERPRINT="$(sed -n 's/^MOSAIC_TEST_LXD_B_FINGERPRINT=//p' "$env_file")" \
+    ST_TRUST_PASSWORD="$(sed -n 's/^MOSAIC_TEST_LXD_TRUST_PASSWORD=//p' "$env_file")" \
+    ST_LXD_DIR="$lxd_a_dir" ST_LXD_CONF="$(dirname "$lxd_a_dir")/lxc-cli" \
+    PYTHONPATH="$PWD/tests/schemathesis${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS="${SCHEMATHESIS_HOOKS:-hooks}"
 run() {
     "$venv/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml \
         run "http://127.0.0.1:$port/api/openapi.json" \
@@ -97,6 +135,7 @@ run() {
         --exclude-operation-id delete_token `# revoking the run's only token would end it` \
         --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
         --seed "${SCHEMATHESIS_SEED:-1}" \
+        --request-timeout 60 `# deleting a container on a busy machine takes seconds` \
         --workers 2 ${SCHEMATHESIS_EXTRA:-}
 }
 report="$data_dir/schemathesis.txt"

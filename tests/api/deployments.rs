@@ -75,6 +75,9 @@ async fn create_list_get_rename_and_change_members() {
 
     let renamed: Value = expect_json(app.patch(&path, &json!({"name": "My_Site_2"})).await, 200).await;
     assert_eq!(renamed["name"], "My_Site_2");
+    // An empty patch changes nothing and answers the deployment as it is.
+    let same: Value = expect_json(app.patch(&path, &json!({})).await, 200).await;
+    assert_eq!((same["name"].clone(), same["healing"].clone()), (json!("My_Site_2"), json!(false)));
     app.post("/api/v1/deployments", &json!({"name": "Other"})).await;
     expect_error(app.patch(&path, &json!({"name": "Other"})).await, 409, "deployment_name_taken").await;
 

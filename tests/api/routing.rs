@@ -643,8 +643,12 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
         tokio::net::TcpStream::connect(frontend.parse::<SocketAddr>().unwrap()).await.is_err().then_some(())
     })
     .await;
-    let port_view = api.ports(&id).await.into_iter().find(|p| p["cloud_config_id"] == site.as_str()).unwrap();
-    assert_eq!(port_view["frontend"], "down", "{port_view:#}");
+    // The view is published right after the pass that reloaded HAProxy: it follows within a pass.
+    eventually(Duration::from_secs(10), "the view to say the frontend is down", || async {
+        let view = api.ports(&id).await.into_iter().find(|p| p["cloud_config_id"] == site.as_str()).unwrap();
+        (view["frontend"] == "down").then_some(view)
+    })
+    .await;
 
     // Delete; the exposed ports go with the deployment.
     let job: Value =

@@ -14,7 +14,8 @@ const MAX_USER_DATA: usize = 256 * 1024;
 const RESERVED_KEYS: &[&str] =
     &["user.user-data", "user.vendor-data", "user.meta-data", "user.network-config"];
 
-/// Checks user-data: `#cloud-config` on the first line, then YAML that parses as a mapping.
+/// Checks user-data: `#cloud-config` on the first line, then YAML that parses as a mapping
+/// (or nothing at all).
 /// Errors name the line (and column) the YAML parser stopped at.
 pub fn user_data(text: &str) -> Result<(), ApiError> {
     if text.len() > MAX_USER_DATA {
@@ -34,9 +35,9 @@ pub fn user_data(text: &str) -> Result<(), ApiError> {
         };
         ApiError::validation(format!("user_data {place}: {}", strip_location(&e.to_string())))
     })?;
-    if !value.is_mapping() {
+    // Nothing after the header is an empty cloud-config (cloud-init accepts it).
+    if !value.is_mapping() && !value.is_null() {
         let found = match value {
-            serde_norway::Value::Null => "nothing",
             serde_norway::Value::Sequence(_) => "a list",
             _ => "a single value",
         };
@@ -181,7 +182,9 @@ mod tests {
     fn user_data_needs_the_header_and_a_mapping() {
         assert!(user_data("#cloud-config\nruncmd:\n  - [echo, hi]\n").is_ok());
         assert!(message(user_data("runcmd: []\n").unwrap_err()).contains("line 1"));
-        assert!(message(user_data("#cloud-config\n").unwrap_err()).contains("mapping"));
+        assert!(user_data("#cloud-config\n").is_ok(), "an empty cloud-config");
+        assert!(user_data("#cloud-config").is_ok());
+        assert!(message(user_data("#cloud-config\n42\n").unwrap_err()).contains("a single value"));
         assert!(message(user_data("#cloud-config\n- a\n- b\n").unwrap_err()).contains("a list"));
     }
 

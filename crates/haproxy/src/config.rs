@@ -489,6 +489,12 @@ impl Service {
         let _ = writeln!(out, "frontend {name}");
         let _ = writeln!(out, "    mode {mode}");
         let _ = writeln!(out, "    bind {}", self.bind);
+        if self.mode == Mode::Http {
+            // On a reload the old worker would close idle kept-alive client connections at
+            // once, racing a client that is just sending on one (it sees the connection cut):
+            // instead it answers their next request with `Connection: close`.
+            let _ = writeln!(out, "    option idle-close-on-response");
+        }
         let _ = writeln!(out, "    default_backend {name}");
         let _ = writeln!(out);
         let _ = writeln!(out, "backend {name}");
@@ -630,6 +636,7 @@ defaults
 frontend web
     mode http
     bind 127.0.0.1:8080
+    option idle-close-on-response
     default_backend web
 
 backend web

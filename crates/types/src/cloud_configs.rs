@@ -90,10 +90,12 @@ pub struct CreateCloudConfig {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub description: String,
-    /// cloud-init user-data: must start with `#cloud-config` and be a YAML mapping.
+    /// cloud-init user-data: `#cloud-config` on the first line, then a YAML mapping (or
+    /// nothing). Format `cloud-config` says so to tools that can generate such documents.
+    #[schema(max_length = 262144, format = "cloud-config", pattern = r"^#cloud-config[ \t]*(\r?\n|$)")]
     pub user_data: String,
     /// Image alias or fingerprint (on `image_server` when given, else on the hosts).
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$")]
     pub image: String,
     /// Where hosts that lack the image pull it from; omitted or `null`: it is on the hosts.
     #[serde(default)]
@@ -121,10 +123,11 @@ pub struct UpdateCloudConfig {
     pub description: Option<String>,
     /// New user-data (new revision).
     #[serde(default)]
+    #[schema(max_length = 262144, format = "cloud-config", pattern = r"^#cloud-config[ \t]*(\r?\n|$)")]
     pub user_data: Option<String>,
     /// New image (new revision).
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]+$")]
     pub image: Option<String>,
     /// New image server (new revision): omitted keeps the current one, `null` makes the image a
     /// local one (on the hosts), an object names the server.

@@ -127,7 +127,7 @@ pub struct DeployCloudConfig {
     pub cloud_config_id: CloudConfigId,
     /// How many instances (in all, or per host with `per_host`).
     #[serde(deserialize_with = "crate::lenient::i32")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 100)]
     pub count: i32,
     /// The hosts to place them on.
     #[schema(min_items = 1)]
@@ -141,8 +141,15 @@ pub struct DeployCloudConfig {
     pub placement: Placement,
     /// LXD profiles to apply, in order (default: `["default"]`).
     #[serde(default)]
+    #[schema(inline, value_type = Vec<ProfileName>)]
     pub profiles: Vec<String>,
 }
+
+/// An LXD profile name: 1 to 255 characters, no `/` (only for the schema of `profiles`).
+#[derive(ToSchema)]
+#[schema(pattern = r"^[^/\x00]{1,255}$")]
+#[allow(dead_code)]
+struct ProfileName(String);
 
 /// `POST /api/v1/deployments/{id}/deploy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -192,7 +199,8 @@ pub struct CreateDeployment {
     pub cloud_configs: Vec<CloudConfigPin>,
 }
 
-/// `PATCH /api/v1/deployments/{id}`: rename it, or turn healing on or off.
+/// `PATCH /api/v1/deployments/{id}`: rename it, or turn healing on or off; an empty patch
+/// changes nothing (as a JSON merge patch would) and answers the deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDeployment {

@@ -117,9 +117,12 @@ pub struct CreateHost {
     pub name: String,
     /// `https://HOST:PORT`.
     #[serde(default)]
+    #[schema(max_length = 2048, pattern = r"^https://[^\s/?#@]+/?$")]
     pub url: Option<String>,
-    /// The SHA-256 fingerprint of the server certificate, as confirmed by the operator.
+    /// The SHA-256 fingerprint of the server certificate, as confirmed by the operator: 64 hex
+    /// digits, optionally in colon-separated pairs.
     #[serde(default)]
+    #[schema(pattern = r"^([0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31})$")]
     pub fingerprint: Option<String>,
     /// A trust token made on the host (`lxc config trust add --name mosaic`).
     #[serde(default)]
@@ -127,8 +130,9 @@ pub struct CreateHost {
     /// The host's trust password (`core.trust_password`).
     #[serde(default)]
     pub trust_password: Option<String>,
-    /// Path of the local daemon's unix socket.
+    /// Path of the local daemon's unix socket (absolute).
     #[serde(default)]
+    #[schema(max_length = 1024, pattern = r"^/[^\x00]*$")]
     pub socket_path: Option<String>,
     /// The LXD project to work in (default `default`). The same daemon may be registered once
     /// per project.
@@ -151,6 +155,7 @@ pub struct UpdateHost {
 #[serde(deny_unknown_fields)]
 pub struct FingerprintRequest {
     /// `https://HOST:PORT`.
+    #[schema(max_length = 2048, pattern = r"^https://[^\s/?#@]+/?$")]
     pub url: String,
 }
 

@@ -183,8 +183,8 @@ pub struct CloudInitLog {
 pub struct AdoptOrphan {
     /// Its host.
     pub host_id: HostId,
-    /// Its LXD name.
-    #[schema(min_length = 1, max_length = 63)]
+    /// Its LXD name: letters, digits and `-`, starting with a letter, not ending with `-`.
+    #[schema(min_length = 1, max_length = 63, pattern = r"^[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?$")]
     pub name: String,
     /// The deployment member it belongs to (needed when the container does not say).
     #[serde(default)]

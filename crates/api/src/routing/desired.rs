@@ -147,6 +147,11 @@ pub struct Desired {
     pub allocate: Vec<(InstanceId, ExposedPortId, HostId)>,
     /// Instances held out of rotation.
     pub held: HashSet<InstanceId>,
+    /// The proxy devices of every exposed port's instances, whether or not their spec can be
+    /// made yet (a host whose address is not known after a restart, a port not yet allocated):
+    /// only a device outside this set is stale. Judging by `devices` alone removed live devices
+    /// while a host's address was being resolved, colliding with jobs' LXD calls.
+    pub exposed: HashSet<(InstanceId, String)>,
 }
 
 /// What [`compute`] works from, loaded in one go by the reconciler.
@@ -201,6 +206,7 @@ pub fn compute(
             let Ok(server) = haproxy::Name::new(row.name.clone()) else { continue };
             let snapshot = snapshots.get(&row.host_id).map(|s| &**s);
             let reach = inputs.reach.get(&row.host_id).copied().unwrap_or(HostReach::ProxyDevice);
+            desired.exposed.insert((row.id, device_name(target)));
             let device = match reach {
                 HostReach::Address => None,
                 HostReach::ProxyDevice => {
@@ -500,6 +506,15 @@ mod tests {
         // The stopped instance keeps its device: a restart brings its way in back.
         assert!(desired.devices.contains_key(&(stopped.id, "mosaic-port-8080".into())));
         assert_eq!(desired.devices.len(), 5);
+        assert_eq!(desired.exposed.len(), 6, "the unallocated instance's device is not stale");
+
+        // The host's address not known yet (a restart): no device can be specified, yet none
+        // of the instances' devices is stale.
+        let desired = compute(&inputs, &snapshots, &HashMap::new(), params());
+        assert!(desired.devices.is_empty());
+        for i in [&ready, &pending, &unknown, &stopped, &held, &unallocated] {
+            assert!(desired.exposed.contains(&(i.id, "mosaic-port-8080".into())), "{}", i.name);
+        }
     }
 
     #[test]

@@ -775,12 +775,17 @@ impl Reconciler {
             .iter()
             .filter(|h| !h.drained_by(node))
             .filter(|h| {
-                // A proxy device being added to it is an LXD update the caller's next LXD call
-                // (a stop, a deletion) would collide with: it must be over too.
-                let updating = self.devices.iter().any(|((instance, _), ensure)| {
+                // A proxy device being added to it or removed from it is an LXD update the
+                // caller's next LXD call (a stop, a deletion) would collide with ("Instance is
+                // busy running a update operation"): it must be over too.
+                let adding = self.devices.iter().any(|((instance, _), ensure)| {
                     *instance == h.instance_id
                         && matches!(ensure, Ensure::InFlight { task, .. } if !task.is_finished())
                 });
+                let removing = self.stale.iter().any(|((instance, _), (_, task))| {
+                    *instance == h.instance_id && task.as_ref().is_some_and(|t| !t.is_finished())
+                });
+                let updating = adding || removing;
                 if updating {
                     return false;
                 }
@@ -834,12 +839,14 @@ impl Reconciler {
                 let Ok(instance) = observed.instance.parse::<InstanceId>() else { continue };
                 for device in observed.proxies.keys() {
                     let key = (instance, device.clone());
-                    if desired.devices.contains_key(&key) {
+                    if desired.exposed.contains(&key) {
                         continue;
                     }
                     seen_stale.insert(key.clone());
                     let entry = self.stale.entry(key).or_insert((Instant::now(), None));
-                    if entry.0.elapsed() < grace || entry.1.is_some() {
+                    // A held instance is about to be stopped, deleted or replaced by a job whose
+                    // LXD calls a removal would collide with: its devices go with it, or wait.
+                    if entry.0.elapsed() < grace || entry.1.is_some() || desired.held.contains(&instance) {
                         continue;
                     }
                     let Some(host) = hosts.iter().find(|h| h.id == *host_id) else { continue };

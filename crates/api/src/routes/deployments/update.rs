@@ -35,10 +35,9 @@ pub async fn update_deployment(
     body: web::Json<UpdateDeployment>,
 ) -> Result<web::Json<Deployment>, ApiError> {
     let id = id.into_inner();
+    // Nothing to change (`{}`) is no change, as in a JSON merge patch: the answer is the
+    // deployment as it is (a deleted one still answers 409).
     let UpdateDeployment { name, healing } = body.into_inner();
-    if name.is_none() && healing.is_none() {
-        return Err(ApiError::validation("say what to change: name, healing, or both"));
-    }
     if let Some(name) = &name {
         validate::resource_name("name", name).map_err(ApiError::validation)?;
     }
