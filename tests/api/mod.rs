@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod phone_home;
 mod real_hosts;
+mod rollouts;
 mod routing;
 mod servers;
 mod traces;

@@ -4,4 +4,5 @@
 mod browser;
 mod real_hosts;
 mod roles;
+mod rollouts;
 mod walkthrough;

@@ -191,6 +191,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollouts (job_id) {
+        job_id -> Uuid,
+        cloud_config_id -> Uuid,
+        from_revision -> Int4,
+        to_revision -> Int4,
+        target_count -> Int4,
+        max_surge -> Int4,
+        max_unavailable -> Int4,
+        min_ready_seconds -> Int4,
+        progress_deadline_seconds -> Int4,
+        pause_after_canary -> Bool,
+        canary_passed -> Bool,
+        phase -> Text,
+        deadline_at -> Timestamptz,
+        old_count -> Int4,
+        new_count -> Int4,
+        ready_count -> Int4,
+        peak_count -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rotation_holds (instance_id) {
         instance_id -> Uuid,
         reason -> Text,
@@ -231,6 +254,7 @@ diesel::joinable!(instances -> deployments (deployment_id));
 diesel::joinable!(instances -> hosts (host_id));
 diesel::joinable!(job_items -> jobs (job_id));
 diesel::joinable!(jobs -> deployments (deployment_id));
+diesel::joinable!(rollouts -> jobs (job_id));
 diesel::joinable!(rotation_holds -> instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -247,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     job_items,
     jobs,
+    rollouts,
     rotation_holds,
     routing_nodes,
     users,

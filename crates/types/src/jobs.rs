@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{DeploymentId, HostId, InstanceId, JobId};
+use crate::ids::{CloudConfigId, DeploymentId, HostId, InstanceId, JobId};
 
 crate::stored::stored_enum! {
     /// What a job does.
@@ -26,6 +26,10 @@ crate::stored::stored_enum! {
         Recreate = "recreate",
         /// Recreate instances that went missing or failed (the deployment's healing does this).
         Heal = "heal",
+        /// Move one member to another revision by replacing its instances a few at a time (new
+        /// ones made and ready before old ones go); its items are the instances it made and
+        /// removed, added as it goes.
+        Rollout = "rollout",
     }
 }
 
@@ -109,6 +113,107 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
     /// Each instance's progress.
     pub items: Vec<JobItem>,
+    /// For a rollout: what was asked, where it is, and its figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+crate::stored::stored_enum! {
+    /// Where a rollout is.
+    pub enum RolloutPhase {
+        /// Replacing instances.
+        Progressing = "progressing",
+        /// The first new instance (the canary) is ready; waiting for `resume` or `abort`.
+        Paused = "paused",
+        /// Removing the new instances after an `abort`.
+        Aborting = "aborting",
+        /// Every instance is at the new revision, and the member is pinned to it.
+        Succeeded = "succeeded",
+        /// A new instance failed, or the progress deadline passed: the new instances that were
+        /// not ready are removed, the old ones serve on. `resume` tries again, `abort` gives up.
+        Failed = "failed",
+        /// Given up: the new instances are removed, the old ones serve on.
+        Aborted = "aborted",
+    }
+}
+
+impl RolloutPhase {
+    /// Whether `resume` and `abort` act on a rollout in this phase.
+    pub fn can_resume(self) -> bool {
+        matches!(self, RolloutPhase::Paused | RolloutPhase::Failed)
+    }
+}
+
+fn default_surge() -> i32 {
+    1
+}
+
+fn default_deadline() -> i32 {
+    600
+}
+
+/// `POST /api/v1/deployments/{id}/rollouts`: move one member of the deployment to a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RolloutRequest {
+    /// The member (a cloud-config of the deployment) whose instances are replaced.
+    pub cloud_config_id: CloudConfigId,
+    /// The revision to move to (default: the cloud-config's latest). Rolling back is a rollout
+    /// to the previous revision.
+    #[serde(default)]
+    pub revision: Option<i32>,
+    /// How many instances may exist beyond the member's count while it rolls out (default 1).
+    #[serde(default = "default_surge")]
+    pub max_surge: i32,
+    /// How many of the member's instances may be unavailable at once (default 0): old ones are
+    /// removed only while at least `count − max_unavailable` are available.
+    #[serde(default)]
+    pub max_unavailable: i32,
+    /// How long a new instance must have been ready (and, when the member is exposed, in
+    /// rotation) before it counts as available (default 0).
+    #[serde(default)]
+    pub min_ready_seconds: i32,
+    /// How long the rollout may go without a new instance becoming available before it fails
+    /// (default 600).
+    #[serde(default = "default_deadline")]
+    pub progress_deadline_seconds: i32,
+    /// Pause once the first new instance is available (a canary), until `resume` or `abort`.
+    #[serde(default)]
+    pub pause_after_canary: bool,
+}
+
+/// A rollout: what was asked, where it is, and the figures it last saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Rollout {
+    /// The member rolled out.
+    pub cloud_config_id: CloudConfigId,
+    /// The revision the member was pinned to when it was asked for.
+    pub from_revision: i32,
+    /// The revision it moves to.
+    pub to_revision: i32,
+    /// How many instances the member has when it is done (as many as it had).
+    pub count: i32,
+    /// Instances allowed beyond `count` at once.
+    pub max_surge: i32,
+    /// Instances allowed to be unavailable at once.
+    pub max_unavailable: i32,
+    /// How long a new instance is watched, ready, before it counts.
+    pub min_ready_seconds: i32,
+    /// How long the rollout may go without progress.
+    pub progress_deadline_seconds: i32,
+    /// Whether it pauses after the first new instance.
+    pub pause_after_canary: bool,
+    /// Where it is.
+    pub phase: RolloutPhase,
+    /// Instances at another revision still there.
+    pub old: i32,
+    /// Instances at the new revision (made or being made).
+    pub new: i32,
+    /// New instances ready (and in rotation when exposed) for `min_ready_seconds`.
+    pub ready: i32,
+    /// The most instances of the member that existed at once during the rollout.
+    pub peak: i32,
+    /// When it fails unless a new instance becomes available first.
+    pub deadline_at: DateTime<Utc>,
 }
 
 /// One instance's part in a job.

@@ -152,6 +152,7 @@ mod tests {
         round_trips(JobKind::ALL);
         round_trips(JobState::ALL);
         round_trips(JobStep::ALL);
+        round_trips(crate::jobs::RolloutPhase::ALL);
         round_trips(DeploymentStatus::ALL);
         round_trips(HostTransport::ALL);
         round_trips(Outcome::ALL);

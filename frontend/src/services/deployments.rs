@@ -62,3 +62,18 @@ pub async fn expose(
 ) -> Result<mosaic_types::routing::ExposedPort, ApiError> {
     api.post(&format!("/api/v1/deployments/{id}/ports"), body).await
 }
+
+/// Rolls one member out to a revision.
+pub async fn rollout(
+    api: &Api,
+    id: DeploymentId,
+    body: &mosaic_types::jobs::RolloutRequest,
+) -> Result<Job, ApiError> {
+    api.post(&format!("/api/v1/deployments/{id}/rollouts"), body).await
+}
+
+/// Resumes (`true`) or aborts (`false`) the deployment's paused or failed rollout.
+pub async fn act_on_rollout(api: &Api, id: DeploymentId, resume: bool) -> Result<Job, ApiError> {
+    let action = if resume { "resume" } else { "abort" };
+    api.post(&format!("/api/v1/deployments/{id}/rollouts/current/{action}"), &()).await
+}

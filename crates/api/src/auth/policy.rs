@@ -82,6 +82,9 @@ const RULES: &[(&str, Role, Scope)] = &[
     ("start_deployment", Operator, Deployment),
     ("stop_deployment", Operator, Deployment),
     ("remove_deployment_instances", Operator, Deployment),
+    ("create_deployment_rollout", Operator, Deployment),
+    ("resume_deployment_rollout", Operator, Deployment),
+    ("abort_deployment_rollout", Operator, Deployment),
     ("adopt_deployment_orphan", Operator, Deployment),
     ("delete_deployment_orphan", Operator, Deployment),
     // Ports served through the load balancer: reading them is a deployment read; exposing a port

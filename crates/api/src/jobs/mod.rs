@@ -16,7 +16,8 @@ use diesel::PgConnection;
 use mosaic_db::models::deployments::Deployment;
 use mosaic_db::models::hosts::Host;
 use mosaic_db::models::jobs::{Job as JobRow, JobItem as ItemRow, NewJob};
-use mosaic_types::jobs::{Job, JobItem, JobKind, JobState, JobStep};
+use mosaic_db::models::rollouts::Rollout as RolloutRow;
+use mosaic_types::jobs::{Job, JobItem, JobKind, JobState, JobStep, Rollout};
 use mosaic_types::{HostId, InstanceId, JobId};
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -27,6 +28,7 @@ pub mod claim;
 mod error;
 pub mod images;
 pub mod readiness;
+pub mod rollout;
 pub mod rotation;
 pub mod run;
 pub mod runner;
@@ -219,12 +221,49 @@ pub fn to_wire(job: JobRow, items: Vec<ItemRow>) -> Job {
                 error: i.error,
             })
             .collect(),
+        rollout: None,
     }
+}
+
+/// A rollout's record in wire form.
+pub fn rollout_to_wire(r: RolloutRow) -> Rollout {
+    Rollout {
+        cloud_config_id: r.cloud_config_id,
+        from_revision: r.from_revision,
+        to_revision: r.to_revision,
+        count: r.target_count,
+        max_surge: r.max_surge,
+        max_unavailable: r.max_unavailable,
+        min_ready_seconds: r.min_ready_seconds,
+        progress_deadline_seconds: r.progress_deadline_seconds,
+        pause_after_canary: r.pause_after_canary,
+        phase: r.phase,
+        old: r.old_count,
+        new: r.new_count,
+        ready: r.ready_count,
+        peak: r.peak_count,
+        deadline_at: r.deadline_at,
+    }
+}
+
+/// Adds their rollout to the rollout jobs among `jobs`.
+pub fn with_rollouts(conn: &mut PgConnection, mut jobs: Vec<Job>) -> Result<Vec<Job>, ApiError> {
+    let ids: Vec<JobId> = jobs.iter().filter(|j| j.kind == JobKind::Rollout).map(|j| j.id).collect();
+    if ids.is_empty() {
+        return Ok(jobs);
+    }
+    let mut rollouts: std::collections::HashMap<JobId, RolloutRow> =
+        RolloutRow::for_jobs(conn, &ids)?.into_iter().map(|r| (r.job_id, r)).collect();
+    for job in &mut jobs {
+        job.rollout = rollouts.remove(&job.id).map(rollout_to_wire);
+    }
+    Ok(jobs)
 }
 
 /// Loads a job with its items, or 404.
 pub fn load(conn: &mut PgConnection, id: JobId) -> Result<Job, ApiError> {
     let job = JobRow::find(conn, id).or_not_found("job_not_found", || format!("no job with id {id}"))?;
     let items = JobRow::items(conn, id)?;
-    Ok(to_wire(job, items))
+    let mut jobs = with_rollouts(conn, vec![to_wire(job, items)])?;
+    jobs.pop().ok_or_else(|| anyhow::anyhow!("job {id} vanished while it was read").into())
 }

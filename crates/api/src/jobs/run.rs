@@ -69,7 +69,7 @@ impl JobContext {
     /// Whether the job starts the containers it creates (a deploy with `start`, a recreate):
     /// their creation is then recorded with the start.
     pub fn starts_what_it_creates(&self) -> bool {
-        self.job.then_start || matches!(self.kind, JobKind::Recreate | JobKind::Heal)
+        self.job.then_start || matches!(self.kind, JobKind::Recreate | JobKind::Heal | JobKind::Rollout)
     }
 
     /// Records an item's step for people watching. It is not written here: the job's step writer
@@ -83,7 +83,7 @@ impl JobContext {
     /// Records an item's outcome (it finished, with an error or not) and, for a started
     /// instance, cloud-init's verdict, in one transaction; then tells event streams. A verdict
     /// of `pending` is not written (a phone-home may have marked the instance ready meanwhile).
-    async fn record(
+    pub(super) async fn record(
         &self,
         instance: InstanceId,
         outcome: Result<Option<Verdict>, Error>,
@@ -125,7 +125,7 @@ struct PendingSteps {
 
 /// Writes a job's steps as they come, all those recorded meanwhile in each write; runs until the
 /// job's work ends (steps still unwritten then are moot: every item has its outcome).
-async fn write_steps(ctx: Arc<JobContext>) {
+pub(super) async fn write_steps(ctx: Arc<JobContext>) {
     loop {
         ctx.steps.wake.notified().await;
         let batch: Vec<(InstanceId, JobStep)> =
@@ -228,7 +228,12 @@ async fn work_to_end(
     shutdown: &CancellationToken,
 ) -> Ended {
     let step_writer = tokio::spawn(write_steps(ctx.clone()));
-    let work = work(state, ctx, shutdown);
+    let work = async {
+        match ctx.kind {
+            JobKind::Rollout => super::rollout::drive(state, held, shutdown).await,
+            _ => work(state, ctx, shutdown).await,
+        }
+    };
     let grace = async {
         shutdown.cancelled().await;
         tokio::time::sleep(state.settings.shutdown_grace).await;
@@ -257,7 +262,7 @@ async fn work_to_end(
 }
 
 /// Loads what the job's items need.
-async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
+pub(super) async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
     let id = held.claim.job;
     let (job, items, instances, hosts, revisions, pinned, recorded) = db::run(&state.pool, move |conn| {
         let job = Job::find(conn, id)?;
@@ -309,7 +314,7 @@ async fn load(state: &AppState, held: Arc<Held>) -> Result<JobContext, Error> {
 }
 
 /// What the job did to each item it worked on: the item, and whether its LXD change was made.
-type Outcomes = Vec<(JobItem, bool)>;
+pub(super) type Outcomes = Vec<(JobItem, bool)>;
 
 /// Works every unfinished item. LXD changes run under the per-host bound; a readiness check
 /// (waiting on the guest, which costs LXD nothing) runs after, outside it, so it never holds back
@@ -393,7 +398,7 @@ async fn show_outcomes(state: &AppState, ctx: &JobContext, outcomes: &[(JobItem,
             Some(lxd::StatusCode::RUNNING)
         }
         JobKind::Stop => Some(lxd::StatusCode::STOPPED),
-        JobKind::Delete | JobKind::Remove => None,
+        JobKind::Delete | JobKind::Remove | JobKind::Rollout => None,
     };
     let mut uncertain: Vec<HostId> = Vec::new();
     let mut changes: HashMap<HostId, Vec<Change>> = HashMap::new();

@@ -73,7 +73,35 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
         JobKind::Delete | JobKind::Remove => delete(ctx, &client, row, &name).await.map(|()| Then::Done),
         JobKind::Restart => restart(ctx, &client, row, &name).await.map(|()| Then::Done),
         JobKind::Recreate | JobKind::Heal => recreate(ctx, &client, row, &name).await,
+        // A rollout decides what to do with each instance itself (see `super::rollout`).
+        JobKind::Rollout => Err(Error::Refused("a rollout works its instances itself".into())),
     }
+}
+
+/// A rollout's new instance: makes its container and starts it (readiness is checked after).
+/// Idempotent like a deploy's: a container made by an earlier run is found and started.
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+pub async fn bring_up(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
+    let row = ctx
+        .instances
+        .get(&item.instance_id)
+        .ok_or_else(|| Error::Gone("the instance no longer exists".into()))?;
+    let name = instance_name(row)?;
+    let client = ctx.client(row.host_id)?;
+    let created = create(ctx, &client, row, &name).await?;
+    start(ctx, &client, row, &name, created).await
+}
+
+/// A rollout's old instance (or a new one it gives up on): drained, stopped and deleted; its row
+/// goes only once LXD confirms the container is gone.
+#[tracing::instrument(skip_all, err(Display, level = "warn"),
+    fields(job = %ctx.job.id, instance = %item.instance_id, name = %item.instance_name, host = %item.host_name))]
+pub async fn take_down(ctx: &JobContext, item: &JobItem) -> Result<(), Error> {
+    let Some(row) = ctx.instances.get(&item.instance_id) else { return Ok(()) };
+    let name = instance_name(row)?;
+    let client = ctx.client(row.host_id)?;
+    delete(ctx, &client, row, &name).await
 }
 
 /// Restarts the container (starts it if it was stopped).
@@ -447,7 +475,11 @@ async fn delete(
     name: &InstanceName,
 ) -> Result<(), Error> {
     if row.state == Lifecycle::Created {
-        let reason = if ctx.kind == JobKind::Remove { "remove" } else { "delete" };
+        let reason = match ctx.kind {
+            JobKind::Remove => "remove",
+            JobKind::Rollout => "replace",
+            _ => "delete",
+        };
         rotation::take_out(ctx, row, reason).await?;
     }
     ctx.step(row.id, JobStep::Deleting);

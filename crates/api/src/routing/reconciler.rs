@@ -278,7 +278,7 @@ impl Reconciler {
         if reached {
             self.record(&confirmed).await;
         }
-        self.collect_stale_devices(&desired, &hosts, &snapshots);
+        self.collect_stale_devices(&desired, &hosts, &snapshots).await;
         self.publish(&desired, &config, observed.as_ref().map(|(_, s)| s.as_slice()));
         self.desired = desired;
         self.last_pass = Some(Instant::now());
@@ -829,14 +829,38 @@ impl Reconciler {
     }
 
     /// Removes proxy devices of ports no longer exposed, once they have been stale for a few
-    /// passes (every HAProxy has dropped the frontend by then).
-    fn collect_stale_devices(&mut self, desired: &Desired, hosts: &[Host], snapshots: &Snapshots) {
+    /// passes (every HAProxy has dropped the frontend by then). Only on this database's
+    /// instances: an LXD host may be shared with other Mosaic installations (or test servers),
+    /// whose containers carry Mosaic's keys and devices too — removing their devices cut their
+    /// services off.
+    async fn collect_stale_devices(&mut self, desired: &Desired, hosts: &[Host], snapshots: &Snapshots) {
         let grace = self.state.settings.routing_interval * 3;
         let mut seen_stale = HashSet::new();
+        let candidates: Vec<InstanceId> = snapshots
+            .values()
+            .filter_map(|s| s.instances.as_ref().ok())
+            .flat_map(|instances| instances.values())
+            .filter_map(|o| {
+                let id = o.instance.parse::<InstanceId>().ok()?;
+                o.proxies.keys().any(|d| !desired.exposed.contains(&(id, d.clone()))).then_some(id)
+            })
+            .collect();
+        let known: HashSet<InstanceId> = if candidates.is_empty() {
+            HashSet::new()
+        } else {
+            // Not known for sure (the database did not answer): nothing is removed this pass.
+            db::query(&self.state.pool, move |c| Instance::known(c, &candidates))
+                .await
+                .map(|ids| ids.into_iter().collect())
+                .unwrap_or_default()
+        };
         for (host_id, snapshot) in snapshots {
             let Ok(instances) = &snapshot.instances else { continue };
             for (name, observed) in instances {
                 let Ok(instance) = observed.instance.parse::<InstanceId>() else { continue };
+                if !known.contains(&instance) {
+                    continue;
+                }
                 for device in observed.proxies.keys() {
                     let key = (instance, device.clone());
                     if desired.exposed.contains(&key) {

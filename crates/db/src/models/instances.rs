@@ -311,6 +311,12 @@ impl Instance {
             .map(drop)
     }
 
+    /// Which of `ids` are instances of this database (a container on a shared LXD host may be
+    /// another installation's).
+    pub fn known(conn: &mut PgConnection, ids: &[InstanceId]) -> QueryResult<Vec<InstanceId>> {
+        instances::table.filter(instances::id.eq_any(ids)).select(instances::id).load(conn)
+    }
+
     /// Removes the row once its container is gone.
     pub fn delete(conn: &mut PgConnection, id: InstanceId) -> QueryResult<()> {
         diesel::delete(instances::table.find(id)).execute(conn).map(drop)

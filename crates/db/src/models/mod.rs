@@ -8,6 +8,7 @@ pub mod hosts;
 pub mod instances;
 pub mod jobs;
 pub mod keyset;
+pub mod rollouts;
 pub mod routing;
 pub mod tokens;
 pub mod users;

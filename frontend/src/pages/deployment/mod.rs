@@ -4,14 +4,17 @@
 use gloo_timers::callback::Interval;
 use mosaic_types::deployments::{DeployRequest, DeploymentDetail};
 use mosaic_types::instances::Instance;
-use mosaic_types::jobs::Job;
+use mosaic_types::jobs::{Job, JobKind, RolloutRequest};
 use mosaic_types::{DeploymentId, InstanceId};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::access::{Can, use_access};
 use crate::app::Route;
-use crate::components::{DeployDialog, ErrorBanner, ExposeDialog, JobProgress, MemoryChart, Modal, service};
+use crate::components::{
+    DeployDialog, ErrorBanner, ExposeDialog, JobProgress, MemoryChart, Modal, RolloutDialog, RolloutPanel,
+    service,
+};
 use crate::format;
 use crate::hooks::{use_action, use_load};
 use crate::services::instances::InstanceAction;
@@ -75,6 +78,9 @@ enum JobRequest {
     Deploy(DeployRequest),
     Lifecycle(Lifecycle),
     Instance(InstanceId, InstanceAction),
+    Rollout(RolloutRequest),
+    /// Resume (`true`) or abort the current rollout.
+    RolloutAct(bool),
 }
 
 impl JobRequest {
@@ -85,6 +91,8 @@ impl JobRequest {
             JobRequest::Lifecycle(Lifecycle::Stop) => services::deployments::stop(api, id).await,
             JobRequest::Lifecycle(Lifecycle::Delete) => services::deployments::remove(api, id).await,
             JobRequest::Instance(instance, action) => services::instances::act(api, instance, action).await,
+            JobRequest::Rollout(body) => services::deployments::rollout(api, id, &body).await,
+            JobRequest::RolloutAct(resume) => services::deployments::act_on_rollout(api, id, resume).await,
         }
     }
 }
@@ -127,6 +135,7 @@ pub fn deployment_page(props: &Props) -> Html {
     let confirm = use_state(|| None::<Lifecycle>);
     let deploying = use_state(|| false);
     let exposing = use_state(|| false);
+    let rolling = use_state(|| None::<mosaic_types::deployments::DeploymentCloudConfig>);
     // Sends the request, then follows the job's event stream to its end.
     let runner = use_action(
         {
@@ -231,11 +240,19 @@ pub fn deployment_page(props: &Props) -> Html {
             <h2>{ "Cloud-configs" }</h2>
             <ul class="plain">
                 { for dep.cloud_configs.iter().map(|c| html! {
-                    <li>{ format!("{}/{} — revision {}", c.namespace, c.name, c.revision) }
+                    <li data-cloud-config={format!("{}/{}", c.namespace, c.name)}>{ format!("{}/{} — revision {}", c.namespace, c.name, c.revision) }
                         if c.latest_revision > c.revision { <span class="muted">{ format!(" (revision {} available)", c.latest_revision) }</span> }
+                        if may_change {
+                            { " " }<button class="roll-out" disabled={busy}
+                                onclick={let (r, c) = (rolling.clone(), c.clone()); Callback::from(move |_| r.set(Some(c.clone())))}>{ "Roll out" }</button>
+                        }
                     </li>
                 }) }
             </ul>
+            if let Some(latest) = history.iter().find(|j| j.kind == JobKind::Rollout) {
+                <RolloutPanel job={latest.clone()} may_change={may_change}
+                    on_act={runner.run().reform(JobRequest::RolloutAct)} />
+            }
             <h2>{ "Instances" }</h2>
             <InstanceTable instances={instances.clone()} {hosts} may_change={may_change} busy={busy}
                 on_action={runner.run().reform(|(id, action)| JobRequest::Instance(id, action))} />
@@ -264,6 +281,14 @@ pub fn deployment_page(props: &Props) -> Html {
                 <ExposeDialog id={id} members={dep.cloud_configs.clone()}
                     on_close={let e = exposing.clone(); Callback::from(move |_| e.set(false))}
                     on_exposed={let (e, refresh) = (exposing.clone(), page.reload()); Callback::from(move |_| { e.set(false); refresh.emit(()) })} />
+            }
+            if let Some(member) = (*rolling).clone() {
+                <RolloutDialog {member}
+                    on_close={let r = rolling.clone(); Callback::from(move |_| r.set(None))}
+                    on_submit={let (r, run) = (rolling.clone(), runner.run()); Callback::from(move |body: RolloutRequest| {
+                        r.set(None);
+                        run.emit(JobRequest::Rollout(body));
+                    })} />
             }
             if *deploying {
                 <DeployDialog detail={d.clone()}

@@ -12,7 +12,8 @@ use crate::paging;
 use crate::routes::jobs::list::{before, page_of};
 use crate::state::AppState;
 
-/// The deployment's job history, newest first, a page at a time.
+/// The deployment's job history, newest first, a page at a time; a rollout's job carries the
+/// rollout (`rollout`), so its history is the jobs of kind `rollout`.
 #[utoipa::path(
     tag = "deployments",
     security(("bearer" = [])),

@@ -33,6 +33,7 @@ pub mod orphans;
 pub mod pin;
 pub mod remove;
 pub mod remove_cloud_config;
+pub mod rollouts;
 pub mod start;
 pub mod stop;
 pub mod update;
@@ -52,6 +53,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(delete::delete_deployment)
         .service(remove::remove_deployment_instances)
         .service(jobs::list_deployment_jobs)
+        .service(rollouts::create_deployment_rollout)
+        .service(rollouts::resume_deployment_rollout)
+        .service(rollouts::abort_deployment_rollout)
         .service(orphans::adopt_deployment_orphan)
         .service(orphans::delete_deployment_orphan);
 }

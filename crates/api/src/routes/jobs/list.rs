@@ -69,8 +69,11 @@ pub(crate) fn page_of(
     for item in Row::items_of(conn, &ids)? {
         items.entry(item.job_id).or_default().push(item);
     }
-    Ok(paging::map(page, |job| {
+    let mut page = paging::map(page, |job| {
         let mine = items.remove(&job.id).unwrap_or_default();
         jobs::to_wire(job, mine)
-    }))
+    });
+    // A rollout's job carries its rollout (phase, counts), in lists as in `GET /jobs/{id}`.
+    page.items = jobs::with_rollouts(conn, std::mem::take(&mut page.items))?;
+    Ok(page)
 }
