@@ -206,6 +206,17 @@ def _fetch_host_fingerprint(case):
         case.body["url"] = LXD_A_URL
 
 
+def _create_deployment_rollout(case):
+    # A deployment of its own (no instances: the rollout has nothing to replace and ends at once),
+    # so no rollout holds the seeded deployment's job slot.
+    case.path_parameters["id"] = _fresh_deployment()
+    if isinstance(case.body, dict):
+        case.body["cloud_config_id"] = _cloud_config()
+        case.body.pop("revision", None)
+        if not case.body.get("max_surge") and not case.body.get("max_unavailable"):
+            case.body["max_surge"] = 1
+
+
 FRESH = {
     "delete_deployment": _delete_deployment,
     "remove_deployment_cloud_config": _remove_deployment_cloud_config,
@@ -218,6 +229,7 @@ FRESH = {
     "remove_deployment_instances": _remove_deployment_instances,
     "create_host": _create_host,
     "fetch_host_fingerprint": _fetch_host_fingerprint,
+    "create_deployment_rollout": _create_deployment_rollout,
 }
 
 

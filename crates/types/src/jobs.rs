@@ -154,27 +154,34 @@ fn default_deadline() -> i32 {
 
 /// `POST /api/v1/deployments/{id}/rollouts`: move one member of the deployment to a revision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RolloutRequest {
     /// The member (a cloud-config of the deployment) whose instances are replaced.
     pub cloud_config_id: CloudConfigId,
     /// The revision to move to (default: the cloud-config's latest). Rolling back is a rollout
     /// to the previous revision.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub revision: Option<i32>,
     /// How many instances may exist beyond the member's count while it rolls out (default 1).
+    /// It and `max_unavailable` may not both be 0.
     #[serde(default = "default_surge")]
+    #[schema(minimum = 0)]
     pub max_surge: i32,
     /// How many of the member's instances may be unavailable at once (default 0): old ones are
     /// removed only while at least `count − max_unavailable` are available.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub max_unavailable: i32,
     /// How long a new instance must have been ready (and, when the member is exposed, in
     /// rotation) before it counts as available (default 0).
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub min_ready_seconds: i32,
     /// How long the rollout may go without a new instance becoming available before it fails
-    /// (default 600).
+    /// (default 600; at most a day).
     #[serde(default = "default_deadline")]
+    #[schema(minimum = 1, maximum = 86400)]
     pub progress_deadline_seconds: i32,
     /// Pause once the first new instance is available (a canary), until `resume` or `abort`.
     #[serde(default)]
