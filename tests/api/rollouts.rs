@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use lxd::{ExecRequest, InstanceFilter, InstanceName};
 use mosaic_testkit::{
-    OP_TIMEOUT, TestApp, create_database, env, eventually, expect_error, expect_json, spawn_app,
+    OP_TIMEOUT, Relay, TestApp, create_database, env, eventually, expect_error, expect_json, spawn_app,
     spawn_app_in, unique_name,
 };
 use serde_json::{Value, json};
@@ -661,4 +661,79 @@ async fn a_rollout_whose_server_is_killed_is_finished_by_the_next_without_exceed
     assert!(detail["orphaned"].as_array().unwrap().is_empty(), "{detail:#}");
     assert_eq!(next.delete_deployment(&id).await["state"], "succeeded");
     next.untrust().await;
+}
+
+/// A host that stops answering mid-rollout: its old instance is never counted as gone. The
+/// rollout fails (it can neither remove that instance nor replace it there), the instance keeps
+/// its row, and its container is still on the host when the host answers again.
+#[tokio::test]
+async fn an_old_instance_on_a_host_that_stops_answering_mid_rollout_is_not_counted_as_gone() {
+    let app = spawn_app().await;
+    let target = {
+        let url = &env().hosts[1].url;
+        format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()).parse().unwrap()
+    };
+    let relay = Relay::start(target).await;
+    let [a, _] = app.register_hosts().await;
+    let b = app.register_host_at("lxd-b-relayed", &relay.url(), 1).await;
+    let cc = app.cloud_config("Web", "Away", &env().image_busybox, "#cloud-config\nruncmd: []\n").await;
+    let name = unique_name("awayroll").to_string();
+    let id = app.deployment(&name, &[&cc]).await;
+    let deploy =
+        json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": [a, b]}]});
+    let deployed = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
+    assert_eq!(deployed["state"], "succeeded", "{deployed:#}");
+    let on_b = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .filter(|i| i["host_id"] == b.as_str())
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before: Vec<Value> = app.list(&format!("/api/v1/instances?deployment_id={id}")).await;
+    let old_on_b = on_b(&before);
+    assert_eq!(old_on_b.len(), 1, "{before:#?}");
+    let patched = app
+        .patch(
+            &format!("/api/v1/cloud-configs/{cc}"),
+            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+
+    // Paused after its canary: nothing old has gone yet. Then host B stops answering.
+    let rollouts = format!("/api/v1/deployments/{id}/rollouts");
+    let job: Value = expect_json(
+        app.post(&rollouts, &json!({"cloud_config_id": cc, "pause_after_canary": true})).await,
+        202,
+    )
+    .await;
+    let jid = job["id"].as_str().unwrap().to_owned();
+    let at_canary = job_until(&app, &jid, "the rollout to pause after its canary", |j| {
+        j["rollout"]["phase"] == "paused" || finished(j)
+    })
+    .await;
+    assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
+    relay.cut();
+    expect_json::<Value>(app.post(&format!("{rollouts}/current/resume"), &json!({})).await, 202).await;
+    let done = job_until(&app, &jid, "the rollout to end", finished).await;
+    assert_eq!(done["state"], "failed", "the rollout cannot finish without host B: {done:#}");
+    assert_eq!(done["rollout"]["phase"], "failed", "{done:#}");
+    eprintln!("the rollout failed: {}", done["error"]);
+
+    // B's old instance still has its row, at the old revision, and its container is still there.
+    let after: Vec<Value> = app.list(&format!("/api/v1/instances?deployment_id={id}")).await;
+    let kept: Vec<&Value> =
+        after.iter().filter(|i| old_on_b.contains(&i["name"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(kept.len(), 1, "the old instance on B is not counted as gone: {after:#?}");
+    assert_eq!(kept[0]["revision"], 1, "{after:#?}");
+    relay.restore().await;
+    let on_host_b: Vec<String> =
+        containers(&id).await.into_iter().filter(|(host, _, _)| *host == 1).map(|(_, n, _)| n).collect();
+    assert!(on_host_b.contains(&old_on_b[0]), "{on_host_b:?}");
+
+    // Once B answers, the deployment can be deleted whole.
+    let deleted = app.delete_deployment(&id).await;
+    assert_eq!(deleted["state"], "succeeded", "{deleted:#}");
+    assert!(containers(&id).await.is_empty());
+    app.untrust().await;
 }
