@@ -120,7 +120,6 @@ export ST_DOOMED ST_USER ST_HOST ST_CLOUD_CONFIG ST_DEPLOYMENT ST_INSTANCE ST_LO
 # theirs.
 export ST_BASE="$base" ST_TOKEN="$token" ST_IMAGE="$image" \
     ST_LXD_A_URL="$(sed -n 's/^MOSAIC_TEST_LXD_A_URL=//p' "$env_file")" \
-    ST_LXD_A_FINGERPRINT="$(sed -n 's/^MOSAIC_TEST_LXD_A_FINGERPRINT=//p' "$env_file")" \
     ST_LXD_B_URL="$(sed -n 's/^MOSAIC_TEST_LXD_B_URL=//p' "$env_file")" \
     ST_LXD_B_FINGERPRINT="$(sed -n 's/^MOSAIC_TEST_LXD_B_FINGERPRINT=//p' "$env_file")" \
     ST_TRUST_PASSWORD="$(sed -n 's/^MOSAIC_TEST_LXD_TRUST_PASSWORD=//p' "$env_file")" \

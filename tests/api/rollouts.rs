@@ -169,6 +169,20 @@ fn finished(job: &Value) -> bool {
     matches!(job["state"].as_str(), Some("succeeded" | "failed"))
 }
 
+/// Starts a rollout with a canary pause (`body` names the member and revision) and follows it
+/// until it pauses: returns its job ID and the paused job (it must not have ended instead).
+async fn paused_at_canary(app: &TestApp, rollouts: &str, mut body: Value) -> (String, Value) {
+    body["pause_after_canary"] = json!(true);
+    let job: Value = expect_json(app.post(rollouts, &body).await, 202).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    let paused = job_until(app, &id, "the rollout to pause after its canary", |j| {
+        j["rollout"]["phase"] == "paused" || finished(j)
+    })
+    .await;
+    assert_eq!(paused["rollout"]["phase"], "paused", "{paused:#}");
+    (id, paused)
+}
+
 #[tokio::test]
 async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     let app = spawn_app().await;
@@ -314,17 +328,8 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
 
     // Rolling back is a rollout to the previous revision: with a canary pause, then resumed.
     marks.lock().unwrap().push(("canary rollout", Instant::now()));
-    let paused: Value = expect_json(
-        app.post(&rollouts, &json!({"cloud_config_id": cc, "revision": 1, "pause_after_canary": true})).await,
-        202,
-    )
-    .await;
-    let pid = paused["id"].as_str().unwrap().to_owned();
-    let at_canary = job_until(&app, &pid, "the rollout to pause after its canary", |j| {
-        j["rollout"]["phase"] == "paused" || finished(j)
-    })
-    .await;
-    assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
+    let (pid, at_canary) =
+        paused_at_canary(&app, &rollouts, json!({"cloud_config_id": cc, "revision": 1})).await;
     assert_eq!(
         (at_canary["rollout"]["old"].as_i64(), at_canary["rollout"]["ready"].as_i64()),
         (Some(4), Some(1))
@@ -475,15 +480,7 @@ async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborte
     assert!(now.iter().all(|(_, _, r)| r == "1"), "{now:?}");
 
     // A canary, then abort: the canary goes, the old ones stay, the member stays pinned.
-    let paused: Value = expect_json(
-        app.post(&rollouts, &json!({"cloud_config_id": cc, "pause_after_canary": true})).await,
-        202,
-    )
-    .await;
-    let pid = paused["id"].as_str().unwrap().to_owned();
-    let at_canary =
-        job_until(&app, &pid, "the canary", |j| j["rollout"]["phase"] == "paused" || finished(j)).await;
-    assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
+    let (pid, _) = paused_at_canary(&app, &rollouts, json!({"cloud_config_id": cc})).await;
     assert_eq!(containers(&id).await.len(), 3);
     let aborting: Value =
         expect_json(app.post(&format!("{rollouts}/current/abort"), &json!({})).await, 202).await;
@@ -702,17 +699,7 @@ async fn an_old_instance_on_a_host_that_stops_answering_mid_rollout_is_not_count
 
     // Paused after its canary: nothing old has gone yet. Then host B stops answering.
     let rollouts = format!("/api/v1/deployments/{id}/rollouts");
-    let job: Value = expect_json(
-        app.post(&rollouts, &json!({"cloud_config_id": cc, "pause_after_canary": true})).await,
-        202,
-    )
-    .await;
-    let jid = job["id"].as_str().unwrap().to_owned();
-    let at_canary = job_until(&app, &jid, "the rollout to pause after its canary", |j| {
-        j["rollout"]["phase"] == "paused" || finished(j)
-    })
-    .await;
-    assert_eq!(at_canary["rollout"]["phase"], "paused", "{at_canary:#}");
+    let (jid, _) = paused_at_canary(&app, &rollouts, json!({"cloud_config_id": cc})).await;
     relay.cut();
     expect_json::<Value>(app.post(&format!("{rollouts}/current/resume"), &json!({})).await, 202).await;
     let done = job_until(&app, &jid, "the rollout to end", finished).await;
