@@ -540,6 +540,14 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
     })
     .await;
     eprintln!("out-of-band deletion healed in {:?}", healed.elapsed());
+    // One put in maintenance by hand has its checks paused by HAProxy (as a reload carrying a
+    // server in maintenance would): it is added anew and is back once its checks pass.
+    runtime.set_state(&site_backend, &victim, haproxy::AdminState::Maint).await.unwrap();
+    eventually(Duration::from_secs(30), "the reconciler to put the paused server back", || async {
+        let row = runtime.server_stat(&site_backend, &victim).await.unwrap()?;
+        (row.status == ServerStatus::Up).then_some(())
+    })
+    .await;
 
     // Requests flow while the Mosaic process is killed: HAProxy is its own process.
     let master_before = api.get("/api/v1/routing").await["master_pid"].as_u64().unwrap();

@@ -127,7 +127,13 @@ pub struct Backend {
 
 impl Backend {
     pub async fn start(name: &str, health_status: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(name, health_status, loopback(0)).await
+    }
+
+    /// The same on a chosen address (a port HAProxy already checks, for a service that comes up
+    /// late).
+    pub async fn start_on(name: &str, health_status: u16, addr: SocketAddr) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let (body, counter) = (name.to_owned(), requests.clone());

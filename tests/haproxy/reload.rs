@@ -5,8 +5,8 @@ use std::time::Duration;
 use haproxy::{AdminState, Haproxy, Origin, ServerStatus};
 
 use super::{
-    Backend, DataDir, HttpConn, RequestLoop, config, free_port, get_once, http_service, loopback, name,
-    wait_for_row,
+    Backend, DataDir, HttpConn, RequestLoop, TIMING, config, free_port, get_once, http_service, loopback,
+    name, wait_for_row,
 };
 
 #[tokio::test]
@@ -131,7 +131,7 @@ async fn a_reload_drops_servers_that_are_only_in_the_runtime() {
     let web = http_service("web", port);
     let hx = Haproxy::start(dir.settings(), &config(vec![web.clone()])).await.unwrap();
     let rt = hx.runtime();
-    rt.add_server(&name("web"), &name("a"), a.addr, &super::TIMING).await.unwrap();
+    rt.add_server(&name("web"), &name("a"), a.addr, &TIMING).await.unwrap();
     rt.admit(&name("web"), &name("a"), Duration::from_secs(10)).await.unwrap();
     assert_eq!(get_once(loopback(port), "/").await.unwrap().0, 200);
 
@@ -140,4 +140,48 @@ async fn a_reload_drops_servers_that_are_only_in_the_runtime() {
     assert!(report.added.is_empty());
     assert!(rt.server_stat(&name("web"), &name("a")).await.unwrap().is_none());
     assert_eq!(get_once(loopback(port), "/").await.unwrap().0, 503);
+}
+
+/// A server added at runtime waits in maintenance while its checks run. HAProxy pauses the checks
+/// of a server that *enters* maintenance, and a server-state file brings a server back by putting
+/// it there: a reload must not leave such a server unchecked, or it is never admitted (the
+/// routing test saw it: two instances "not ready" forever after a frontend was added).
+#[tokio::test]
+async fn a_server_waiting_for_its_checks_is_still_checked_after_a_reload() {
+    let dir = DataDir::new("waiting");
+    let a = Backend::start("a", 200).await;
+    let (web_port, api_port, late_port) = (free_port(), free_port(), free_port());
+    let mut web = http_service("web", web_port);
+    web.servers = vec![a.server()];
+    let hx = Haproxy::start(dir.settings(), &config(vec![web.clone()])).await.unwrap();
+    let rt = hx.runtime();
+    rt.admit(&name("web"), &name("a"), Duration::from_secs(10)).await.unwrap();
+
+    // `late` has no service yet: its checks run and fail.
+    let late = haproxy::Server { name: name("late"), addr: loopback(late_port) };
+    rt.add_server(&name("web"), &late.name, late.addr, &TIMING).await.unwrap();
+    wait_for_row(rt, "web", "late", "checked (and failing)", |r| r.check_status.is_some()).await;
+
+    web.servers.push(late);
+    let report = hx.reload(&config(vec![web, http_service("api", api_port)])).await.unwrap();
+    let row = rt.server_stat(&name("web"), &name("late")).await.unwrap().unwrap();
+    assert_eq!(
+        row.status,
+        ServerStatus::Maint,
+        "still out of rotation after the reload: {row:?} ({report:?})"
+    );
+    let state = rt.show_servers_state(Some(&name("web"))).await.unwrap();
+    let late_state = state.iter().find(|r| r.server == "late").unwrap();
+    assert!(late_state.checks_running(), "its checks run after the reload: {late_state:?}");
+
+    // Its service comes up: the checks (still running) pass and it is admitted.
+    let _late = Backend::start_on("late", 200, loopback(late_port)).await;
+    rt.admit(&name("web"), &name("late"), Duration::from_secs(10)).await.unwrap();
+    let mut reached = std::collections::HashSet::new();
+    for _ in 0..10 {
+        let (status, body) = get_once(loopback(web_port), "/").await.unwrap();
+        assert_eq!(status, 200);
+        reached.insert(body);
+    }
+    assert_eq!(reached.len(), 2, "both servers serve: {reached:?}");
 }

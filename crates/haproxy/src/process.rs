@@ -11,9 +11,12 @@
 //!   failure, so new bind addresses are tried here first.
 //! - Servers added at runtime are gone from the new worker after a reload, and a server that is
 //!   in the file but unknown to the state file starts UP before its first check. So the file gets
-//!   exactly the servers the running worker has (at the same address), their states travel in the
-//!   server-state file, and the rest are added at runtime after the reload (in maintenance until
-//!   their checks pass).
+//!   the servers the running worker has in rotation or draining (at the same address), their
+//!   states travel in the server-state file, and the rest are added at runtime after the reload
+//!   (in maintenance until their checks pass).
+//! - A server the state file puts in maintenance *enters* it, and HAProxy pauses the health checks
+//!   of a server entering maintenance until it leaves: a server waiting there for its checks would
+//!   wait forever. So servers in maintenance are never carried in the file; they are added again.
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
@@ -177,8 +180,11 @@ impl Haproxy {
         let state_text = self.runtime.servers_state_text(None).await?;
         let running: Vec<ServerStateRow> = parse_servers_state(&state_text)
             .map_err(|e| Error::Unexpected { command: "show servers state".into(), detail: e.0 })?;
-        let present: HashSet<(&str, &str, SocketAddr)> =
-            running.iter().map(|r| (r.backend.as_str(), r.server.as_str(), r.socket_addr())).collect();
+        let present: HashSet<(&str, &str, SocketAddr)> = running
+            .iter()
+            .filter(|r| !r.admin.maint())
+            .map(|r| (r.backend.as_str(), r.server.as_str(), r.socket_addr()))
+            .collect();
         let (file_config, left_out) = config.split_servers(|backend, server| {
             present.contains(&(backend.as_str(), server.name.as_str(), server.addr))
         });

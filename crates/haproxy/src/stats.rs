@@ -276,7 +276,7 @@ pub struct ServerStateRow {
     pub admin: AdminFlags,
     /// Check health counter (`srv_check_health`).
     pub check_health: u32,
-    /// Raw `srv_check_state` flags (0x2 = checks enabled, 0x8 = paused).
+    /// Raw `srv_check_state` flags (0x2 configured, 0x4 enabled, 0x8 paused).
     pub check_state: u32,
     /// The row as HAProxy printed it: the supervisor writes these rows back into the server-state
     /// file before a reload.
@@ -287,6 +287,16 @@ impl ServerStateRow {
     /// `addr:port` as a socket address.
     pub fn socket_addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::new(self.addr, self.port)
+    }
+
+    /// Whether the server's health checks run: enabled (`enable health`) and not paused.
+    /// HAProxy pauses them when a server *enters* maintenance (`set server … state maint`, or a
+    /// server-state file loaded at a reload), and only leaving maintenance resumes them, so a
+    /// server waiting in maintenance for its checks must have got there by `add server`.
+    pub fn checks_running(&self) -> bool {
+        const ENABLED: u32 = 0x4;
+        const PAUSED: u32 = 0x8;
+        self.check_state & ENABLED != 0 && self.check_state & PAUSED == 0
     }
 }
 

@@ -664,7 +664,13 @@ impl Reconciler {
                 let keep = wanted.get(name).is_some_and(|w| w.addr == row.socket_addr());
                 let in_rotation = !row.admin.maint() && !row.admin.drain();
                 let admitted = admit.get(name).copied().unwrap_or(false);
-                if (!keep || (in_rotation && !admitted))
+                // Waiting in maintenance with its checks off (paused by HAProxy, or `enable
+                // health` lost) it could never be admitted: remove it, the next pass adds it anew.
+                let unchecked = keep && row.admin.maint() && !row.checks_running();
+                if unchecked {
+                    tracing::warn!(backend = %backend, server = %name, check_state = row.check_state, "routing: a server waiting for its checks has them off; adding it again");
+                }
+                if (!keep || unchecked || (in_rotation && !admitted))
                     && let Ok(server) = Name::new(*name)
                 {
                     self.drain(&runtime, backend.clone(), server);
