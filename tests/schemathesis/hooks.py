@@ -154,8 +154,18 @@ def _unexpose_deployment_port(case):
 
 
 def _expose_deployment_port(case):
+    # A member of the deployment the case names (a stateful run links to others than the seeded
+    # one), and a TCP port with its check: the schema cannot tie `protocol` to `health_check`.
     if isinstance(case.body, dict):
-        case.body["cloud_config_id"] = CLOUD_CONFIG
+        deployment = case.path_parameters.get("id", DEPLOYMENT)
+        try:
+            members = _api("GET", f"/api/v1/deployments/{deployment}").get("cloud_configs") or []
+        except RuntimeError:
+            members = []
+        case.body["cloud_config_id"] = members[0]["cloud_config_id"] if members else CLOUD_CONFIG
+        check = case.body.get("health_check")
+        if case.body.get("protocol") == "tcp" and not (isinstance(check, dict) and check.get("type") == "tcp"):
+            case.body["health_check"] = {"type": "tcp", "send": "PING\r\n", "expect": "+PONG"}
 
 
 def _add_deployment_cloud_config(case):
@@ -166,6 +176,7 @@ def _add_deployment_cloud_config(case):
             {"namespace": "St", "name": _fresh_name("Cc"), "image": IMAGE, "user_data": "#cloud-config\n"},
         )
         case.body["cloud_config_id"] = made["id"]
+        case.body.pop("revision", None)
 
 
 def _deploy_deployment(case):
@@ -187,10 +198,35 @@ def _remove_deployment_instances(case):
         case.body["instance_ids"] = [instance]
 
 
+def _create_cloud_config(case):
+    # A generated namespace/name may be taken already (409): a fresh one reaches the handler.
+    if isinstance(case.body, dict):
+        case.body.update(namespace="St", name=_fresh_name("Made"))
+
+
+def _create_deployment(case):
+    # A fresh name, and members that exist (a generated UUID names no cloud-config).
+    if isinstance(case.body, dict):
+        case.body["name"] = _fresh_name("Made-")
+        entries = case.body.get("cloud_configs")
+        if isinstance(entries, list) and entries:
+            entry = entries[0] if isinstance(entries[0], dict) else {}
+            entry["cloud_config_id"] = _cloud_config()
+            entry.pop("revision", None)
+            case.body["cloud_configs"] = [entry]
+
+
+def _diff_cloud_config_revisions(case):
+    # Revision 1 is the one every cloud-config has.
+    if isinstance(case.query, dict):
+        case.query.update({"from": 1, "to": 1})
+
+
 def _create_host(case):
     # Test host B, which the seeding does not register: unregistered first (if a case before
-    # registered it), so this registration can succeed.
+    # registered it), so this registration can succeed, under a name no host has.
     if isinstance(case.body, dict):
+        case.body["name"] = _fresh_name("Host")
         listed = _api("GET", "/api/v1/hosts")
         for host in listed["items"] if isinstance(listed, dict) else listed:
             if (host.get("url") or "").rstrip("/") == LXD_B_URL.rstrip("/"):
@@ -226,7 +262,10 @@ FRESH = {
     "add_deployment_cloud_config": _add_deployment_cloud_config,
     "deploy_deployment": _deploy_deployment,
     "remove_deployment_instances": _remove_deployment_instances,
+    "create_cloud_config": _create_cloud_config,
+    "create_deployment": _create_deployment,
     "create_host": _create_host,
+    "diff_cloud_config_revisions": _diff_cloud_config_revisions,
     "fetch_host_fingerprint": _fetch_host_fingerprint,
     "create_deployment_rollout": _create_deployment_rollout,
 }
@@ -240,9 +279,18 @@ _spent = {}
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    if not _positive(case):
+        return
+    # A list's `cursor` is opaque: only one the server gave out is valid, which no generator
+    # can know. Valid cases list from the start.
+    if isinstance(case.query, dict):
+        case.query.pop("cursor", None)
+    # An expiry must lie ahead, which a date-time format cannot say.
+    if isinstance(case.body, dict) and isinstance(case.body.get("expires_at"), str):
+        case.body["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
     operation = case.operation.definition.raw.get("operationId")
     adjust = FRESH.get(operation)
-    if adjust is None or not _positive(case):
+    if adjust is None:
         return
     key = (operation, case.meta.phase.name)
     if _spent.get(key, 0) >= BUDGET:

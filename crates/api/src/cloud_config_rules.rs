@@ -93,9 +93,12 @@ pub fn image_server(image: &str, server: Option<&ImageServer>) -> Result<(), Api
         )));
     }
     if let Some(pem) = &server.certificate {
-        let one = pem.matches("-----BEGIN CERTIFICATE-----").count() >= 1
-            && pem.contains("-----END CERTIFICATE-----");
-        if pem.len() > MAX_CERTIFICATE || !one || pem.contains('\0') {
+        // ASCII, a BEGIN line before an END line: what the schema's pattern says.
+        let begin = pem.find("-----BEGIN CERTIFICATE-----");
+        let end = pem.rfind("-----END CERTIFICATE-----");
+        let ordered =
+            matches!((begin, end), (Some(b), Some(e)) if b + "-----BEGIN CERTIFICATE-----".len() <= e);
+        if pem.len() > MAX_CERTIFICATE || !ordered || !pem.is_ascii() || pem.contains('\0') {
             return Err(ApiError::validation(format!(
                 "image_server.certificate must be a PEM certificate (-----BEGIN CERTIFICATE-----), at most {} KiB",
                 MAX_CERTIFICATE / 1024
@@ -135,7 +138,7 @@ pub fn config(keys: &BTreeMap<String, String>) -> Result<(), ApiError> {
         if key.starts_with("user.mosaic.") || key == "user.mosaic" || RESERVED_KEYS.contains(&key.as_str()) {
             return Err(ApiError::validation(format!("config key {key:?} is reserved for Mosaic")));
         }
-        if value.len() > 64 * 1024 || value.chars().any(|c| c == '\0') {
+        if value.chars().count() > mosaic_types::schemas::CONFIG_VALUE_MAX || value.contains('\0') {
             return Err(ApiError::validation(format!(
                 "config value of {key:?} is too large or contains NUL"
             )));
@@ -257,6 +260,11 @@ mod tests {
             server(" https://images.example", None),
             server("https://images.example", Some("not a certificate")),
             server("https://images.example", Some(&"A".repeat(20_000))),
+            server("https://images.example", Some("-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----")),
+            server(
+                "https://images.example",
+                Some("-----BEGIN CERTIFICATE-----\né\n-----END CERTIFICATE-----"),
+            ),
         ] {
             assert!(image_server("debian/12", Some(&bad)).is_err(), "{bad:?}");
         }

@@ -55,7 +55,7 @@ crate::stored::stored_enum! {
 #[serde(deny_unknown_fields)]
 pub struct ImageServer {
     /// `https://HOST[:PORT][/PATH]` (a simplestreams tree may live under a path).
-    #[schema(min_length = 9, max_length = 2048, pattern = r"^https://[^\s?#]+$")]
+    #[schema(schema_with = crate::schemas::image_server_url)]
     pub url: String,
     /// `lxd` or `simplestreams`.
     pub protocol: ImageProtocol,
@@ -63,7 +63,7 @@ pub struct ImageServer {
     /// self-signed LXD server, a private mirror): the host then trusts exactly that certificate
     /// for the download.
     #[serde(default)]
-    #[schema(max_length = 16384)]
+    #[schema(schema_with = crate::schemas::pem_certificate_nullable)]
     pub certificate: Option<String>,
 }
 
@@ -102,6 +102,7 @@ pub struct CreateCloudConfig {
     pub image_server: Option<ImageServer>,
     /// Extra LXD config keys: `environment.*`, `limits.*` and `user.*` (except Mosaic's own).
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::config_keys)]
     pub config: BTreeMap<String, String>,
 }
 
@@ -136,6 +137,7 @@ pub struct UpdateCloudConfig {
     pub image_server: Option<Option<ImageServer>>,
     /// New config keys, replacing the old ones (new revision).
     #[serde(default)]
+    #[schema(schema_with = crate::schemas::config_keys_nullable)]
     pub config: Option<BTreeMap<String, String>>,
 }
 

@@ -117,7 +117,7 @@ pub struct CreateHost {
     pub name: String,
     /// `https://HOST:PORT`.
     #[serde(default)]
-    #[schema(max_length = 2048, pattern = r"^https://[^\s/?#@]+/?$")]
+    #[schema(schema_with = crate::schemas::host_url_nullable)]
     pub url: Option<String>,
     /// The SHA-256 fingerprint of the server certificate, as confirmed by the operator: 64 hex
     /// digits, optionally in colon-separated pairs.
@@ -155,7 +155,7 @@ pub struct UpdateHost {
 #[serde(deny_unknown_fields)]
 pub struct FingerprintRequest {
     /// `https://HOST:PORT`.
-    #[schema(max_length = 2048, pattern = r"^https://[^\s/?#@]+/?$")]
+    #[schema(schema_with = crate::schemas::host_url)]
     pub url: String,
 }
 

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod lenient;
 pub mod page;
 pub mod routing;
+pub mod schemas;
 pub mod users;
 pub mod validate;
 

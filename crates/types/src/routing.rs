@@ -38,17 +38,18 @@ crate::stored::stored_enum! {
 /// A health check that speaks the port's protocol. There is no bare TCP-connect check: an LXD
 /// proxy device accepts a connection on the host before it dials the container, so a connect
 /// check would pass whenever the instance runs, even with nothing listening inside.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+///
+/// Its schema is written by hand ([`crate::schemas::health_check`]): the derived one for an
+/// internally tagged enum cannot say that neither variant takes other keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HealthCheck {
     /// `GET path`, healthy when the answer has exactly `expect_status`.
     Http {
         /// The request path, starting with `/` (a query string is allowed).
-        #[schema(pattern = "^/")]
         path: String,
         /// The status that means healthy (default 200).
         #[serde(default = "default_status", deserialize_with = "crate::lenient::i32")]
-        #[schema(minimum = 100, maximum = 599, default = 200)]
         expect_status: i32,
     },
     /// Connect, send `send` (may be empty for protocols where the server speaks first), and
@@ -58,10 +59,17 @@ pub enum HealthCheck {
         #[serde(default)]
         send: String,
         /// Text that must appear in the answer; never empty.
-        #[schema(min_length = 1)]
         expect: String,
     },
 }
+
+impl utoipa::PartialSchema for HealthCheck {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::OneOf(crate::schemas::health_check()))
+    }
+}
+
+impl ToSchema for HealthCheck {}
 
 fn default_status() -> i32 {
     200
@@ -310,8 +318,9 @@ pub struct RoutingStatus {
 
 /// Longest health check path accepted.
 pub const MAX_CHECK_PATH: usize = 512;
-/// Longest TCP check payload accepted (send or expect).
-pub const MAX_TCP_PAYLOAD: usize = 1024;
+/// Longest TCP check payload accepted (send or expect), in characters: at most 1 KiB once
+/// encoded, HAProxy's own bound.
+pub const MAX_TCP_PAYLOAD: usize = 256;
 
 /// Checks a port number: 1 to 65535.
 pub fn port(what: &str, value: i32) -> Result<u16, String> {
@@ -352,8 +361,10 @@ pub fn health_check(check: &HealthCheck) -> Result<(), String> {
                 );
             }
             for (what, text) in [("send", send), ("expect", expect)] {
-                if text.len() > MAX_TCP_PAYLOAD {
-                    return Err(format!("the TCP check's {what} is longer than {MAX_TCP_PAYLOAD} bytes"));
+                if text.chars().count() > MAX_TCP_PAYLOAD {
+                    return Err(format!(
+                        "the TCP check's {what} is longer than {MAX_TCP_PAYLOAD} characters"
+                    ));
                 }
             }
         }

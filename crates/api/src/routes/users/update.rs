@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// Changes a user's role, or disables it (its tokens stop working at once) or enables it again
 /// (admins only). The last enabled admin can be neither demoted nor disabled: Mosaic would have
-/// nobody left to manage it.
+/// nobody left to manage it. An empty body changes nothing.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -34,10 +34,8 @@ pub async fn update_user(
     body: web::Json<UpdateUser>,
 ) -> Result<web::Json<User>, ApiError> {
     let id = id.into_inner();
+    // Nothing to change (`{}`) is a valid PATCH: it answers the user as it is.
     let UpdateUser { role, disabled } = body.into_inner();
-    if role.is_none() && disabled.is_none() {
-        return Err(ApiError::validation("say what to change: role, disabled, or both"));
-    }
     let updated = db::transaction(&state.pool, move |conn| {
         Row::lock_admins(conn)?;
         let mut user =
