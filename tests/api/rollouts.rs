@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use lxd::{ExecRequest, InstanceFilter, InstanceName};
 use mosaic_testkit::{
-    OP_TIMEOUT, Relay, TestApp, create_database, env, eventually, expect_error, expect_json, spawn_app,
-    spawn_app_in, unique_name,
+    FrontendLoad, OP_TIMEOUT, Relay, TestApp, create_database, env, eventually, expect_error, expect_json,
+    spawn_app, spawn_app_in, unique_name,
 };
 use serde_json::{Value, json};
 
@@ -95,66 +95,6 @@ async fn read_file(host: usize, name: &str, path: &str) -> String {
     out.stdout.trim().to_owned()
 }
 
-/// A bounded request loop through a frontend: `workers` clients, one request after the other,
-/// until stopped or `max_time`; counts successes and keeps what failed.
-struct Load {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    failures: Arc<Mutex<Vec<(Instant, String)>>>,
-    workers: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(addr: &str, workers: usize, max_time: Duration) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let failures = Arc::new(Mutex::new(Vec::new()));
-        let deadline = Instant::now() + max_time;
-        let workers = (0..workers)
-            .map(|_| {
-                let (stop, ok, failures, url) =
-                    (stop.clone(), ok.clone(), failures.clone(), format!("http://{addr}/"));
-                tokio::spawn(async move {
-                    let client = reqwest::Client::builder()
-                        .no_proxy()
-                        .timeout(Duration::from_secs(10))
-                        .build()
-                        .unwrap();
-                    while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
-                        match client.get(&url).send().await {
-                            Ok(r) if r.status() == 200 => match r.text().await {
-                                Ok(_) => {
-                                    ok.fetch_add(1, Ordering::SeqCst);
-                                }
-                                Err(e) => {
-                                    failures.lock().unwrap().push((Instant::now(), format!("body: {e}")))
-                                }
-                            },
-                            Ok(r) => failures
-                                .lock()
-                                .unwrap()
-                                .push((Instant::now(), format!("status {}", r.status()))),
-                            Err(e) => failures.lock().unwrap().push((Instant::now(), format!("{e:?}"))),
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                })
-            })
-            .collect();
-        Load { stop, ok, failures, workers }
-    }
-
-    /// Stops the loop; returns how many requests succeeded, and the failures with when.
-    async fn finish(self) -> (usize, Vec<(Instant, String)>) {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in self.workers {
-            w.await.unwrap();
-        }
-        let failures = self.failures.lock().unwrap().clone();
-        (self.ok.load(Ordering::SeqCst), failures)
-    }
-}
-
 /// Follows a job by polling (it may pause: a paused rollout's job runs on, so its event stream
 /// does not end) until `done` says so.
 async fn job_until(app: &TestApp, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -225,7 +165,8 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     let rollouts = format!("/api/v1/deployments/{id}/rollouts");
 
     // Revision 1 → 2 under load: the latest revision by default, two at a time.
-    let load = Load::start(&frontend, 4, Duration::from_secs(900));
+    let load =
+        FrontendLoad::start(&frontend, 4, u64::MAX, Duration::from_secs(900), Duration::from_millis(20));
     // The backends as this server's load balancer sees them, each change with its time: what
     // a failed request met.
     let seen_backends = Arc::new(Mutex::new(Vec::<(Instant, String)>::new()));
@@ -363,7 +304,10 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
     )
     .await;
 
-    let (ok, failures) = load.finish().await;
+    let outcomes = load.finish().await;
+    let ok = outcomes.iter().filter(|(_, o)| o.is_none()).count();
+    let failures: Vec<(Instant, String)> =
+        outcomes.into_iter().filter_map(|(at, o)| o.map(|o| (at, o))).collect();
     watching.store(false, Ordering::SeqCst);
     watcher.await.unwrap();
     if !failures.is_empty() {

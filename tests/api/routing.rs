@@ -13,12 +13,11 @@ use diesel::prelude::*;
 use haproxy::{Name, RuntimeApi, ServerStatus};
 use lxd::{ExecRequest, InstanceFilter, InstanceName};
 use mosaic_testkit::{
-    OP_TIMEOUT, create_database, env, eventually, expect_error, expect_json, spawn_app_in, spawn_app_with,
-    stop_haproxy, test_data_dir,
+    FrontendLoad, OP_TIMEOUT, create_database, env, eventually, expect_error, expect_json, spawn_app_in,
+    spawn_app_with, stop_haproxy, test_data_dir,
 };
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
 
 /// Serves a page naming the instance on 8080 with `/health`, started during cloud-init: it
 /// answers health checks seconds before cloud-init is done, so a request before readiness would be
@@ -159,82 +158,6 @@ async fn get_once(addr: &str) -> Result<(u16, String), String> {
     let response = client.get(format!("http://{addr}/")).send().await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     Ok((status, response.text().await.map_err(|e| e.to_string())?.trim().to_owned()))
-}
-
-/// When a request completed, and `None` for a 200 or what went wrong.
-type Outcome = (Instant, Option<String>);
-
-/// A bounded request loop through a frontend: `workers` clients with kept-alive connections, each
-/// sending one request after the other until stopped, or `max_requests` in all, or `max_time`.
-struct Load {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-    /// Each request's completion time, and `None` for a 200 or what went wrong.
-    outcomes: Arc<Mutex<Vec<Outcome>>>,
-    workers: Vec<JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(addr: &str, workers: usize, max_requests: u64, max_time: Duration) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let sent = Arc::new(AtomicU64::new(0));
-        let outcomes = Arc::new(Mutex::new(Vec::new()));
-        let deadline = Instant::now() + max_time;
-        let workers = (0..workers)
-            .map(|_| {
-                let (stop, sent, outcomes, url) =
-                    (stop.clone(), sent.clone(), outcomes.clone(), format!("http://{addr}/"));
-                tokio::spawn(async move {
-                    let client = reqwest::Client::builder()
-                        .no_proxy()
-                        .timeout(Duration::from_secs(10))
-                        .build()
-                        .unwrap();
-                    while !stop.load(Ordering::SeqCst)
-                        && Instant::now() < deadline
-                        && sent.fetch_add(1, Ordering::SeqCst) < max_requests
-                    {
-                        let outcome = match client.get(&url).send().await {
-                            Ok(r) if r.status() == 200 => match r.text().await {
-                                Ok(_) => None,
-                                Err(e) => Some(format!("body: {e}")),
-                            },
-                            Ok(r) => Some(format!("status {}", r.status())),
-                            Err(e) => Some(format!("{e:?}")),
-                        };
-                        outcomes.lock().unwrap().push((Instant::now(), outcome));
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                })
-            })
-            .collect();
-        Load { stop, sent, outcomes, workers }
-    }
-
-    /// Stops the loop; returns every outcome.
-    async fn finish(self) -> Vec<Outcome> {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in self.workers {
-            w.await.unwrap();
-        }
-        let outcomes = self.outcomes.lock().unwrap().clone();
-        assert!(self.sent.load(Ordering::SeqCst) as usize >= outcomes.len());
-        outcomes
-    }
-
-    fn failures_before(&self, until: Instant) -> Vec<String> {
-        self.outcomes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(at, outcome)| *at < until && outcome.is_some())
-            .map(|(_, o)| o.clone().unwrap_or_default())
-            .collect()
-    }
-
-    fn count(&self) -> usize {
-        self.outcomes.lock().unwrap().len()
-    }
 }
 
 /// Readiness of the deployment's instances, by name, straight from the database.
@@ -551,7 +474,7 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
 
     // Requests flow while the Mosaic process is killed: HAProxy is its own process.
     let master_before = api.get("/api/v1/routing").await["master_pid"].as_u64().unwrap();
-    let load = Load::start(&frontend, 4, 200_000, Duration::from_secs(600));
+    let load = FrontendLoad::start(&frontend, 4, 200_000, Duration::from_secs(600), Duration::from_millis(5));
     tokio::time::sleep(Duration::from_secs(1)).await;
     first.kill().await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -16,12 +16,14 @@ use url::Url;
 
 mod app;
 pub mod bench;
+mod frontend;
 mod lifecycle;
 mod metrics;
 pub use app::{
     TestApp, create_database, expect_error, expect_json, frontend_dir, quick, spawn_app, spawn_app_in,
     spawn_app_on, spawn_app_with, stop_haproxy, test_data_dir, test_settings,
 };
+pub use frontend::{FrontendLoad, Outcome};
 pub use lifecycle::{JOB_DEADLINE, Relay, eventually};
 pub use metrics::Metrics;
 
