@@ -447,6 +447,21 @@ async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborte
         "rollout_not_resumable",
     )
     .await;
+
+    // The rollout history is the deployment's jobs of kind `rollout`: the late one and the
+    // aborted one, newest first, without the deploy.
+    let history: Value =
+        expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs?kind=rollout")).await, 200).await;
+    let ids: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [pid.as_str(), late["id"].as_str().unwrap()], "{history:#}");
+    let all: Value = expect_json(app.get(&format!("/api/v1/deployments/{id}/jobs")).await, 200).await;
+    assert!(all["items"].as_array().unwrap().iter().any(|j| j["kind"] == "deploy"), "{all:#}");
+    let everywhere: Value =
+        expect_json(app.get(&format!("/api/v1/jobs?kind=rollout&deployment_id={id}")).await, 200).await;
+    assert_eq!(everywhere["items"], history["items"]);
+    expect_error(app.get(&format!("/api/v1/deployments/{id}/jobs?kind=upgrade")).await, 400, "invalid_query")
+        .await;
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
 }
 

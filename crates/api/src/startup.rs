@@ -4,8 +4,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::http::header::ContentType;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use diesel::Connection;
 use mosaic_db::models::tokens::{ApiToken, NewApiToken};
@@ -17,7 +18,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use utoipa_actix_web::{AppExt, scope};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::audit::{self, OperationNames};
 use crate::auth;
@@ -111,6 +112,11 @@ impl Application {
         let api = openapi::document();
         let names = web::Data::new(OperationNames::from_openapi(&api));
         let known = web::Data::new(KnownPaths::from_openapi(&api));
+        // Rendered once and shared by every worker: the document as a structure is several
+        // times larger than its JSON, and a copy per worker was most of the idle heap.
+        let api_json =
+            web::Bytes::from(serde_json::to_vec(&api).context("Failed to render the OpenAPI document")?);
+        drop(api);
         let data = web::Data::new(state.clone());
         let frontend = settings.frontend_dir.clone();
         let csp = web::Data::new(routes::web_app::ContentSecurityPolicy::for_app(&frontend));
@@ -120,8 +126,18 @@ impl Application {
             move || {
                 // The docs go first: actix hands a request to the first scope whose prefix matches,
                 // and `/api` would otherwise swallow `/api/docs` and `/api/openapi.json`.
+                let api_json = api_json.clone();
                 let (app, _) = App::new()
-                    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api.clone()))
+                    .service(
+                        SwaggerUi::new("/api/docs/{_:.*}").config(SwaggerConfig::from("/api/openapi.json")),
+                    )
+                    .route(
+                        "/api/openapi.json",
+                        web::get().to(move || {
+                            let body = api_json.clone();
+                            async move { HttpResponse::Ok().content_type(ContentType::json()).body(body) }
+                        }),
+                    )
                     .service(web::redirect("/api/docs", "/api/docs/"))
                     .into_utoipa_app()
                     .service(scope("/api").configure(routes::configure))
@@ -140,6 +156,12 @@ impl Application {
             }
         })
         .disable_signals()
+        // One worker thread: handlers hand their database work to the blocking pool and LXD work
+        // to the runtime, so a worker only parses, routes and serialises — thousands of requests
+        // a second on one core. Each worker builds its own App, and with it the whole OpenAPI
+        // description of the routes (utoipa-actix-web collects it as services register): ~3 MiB
+        // per worker that the allocator keeps, the largest part of an idle server's heap.
+        .workers(1)
         // Longer than clients keep idle connections (browsers and HTTP libraries: 5-60 s), so a
         // client never sends on a connection the server is closing at that moment (actix's 5 s
         // default raced reqwest's pool in the load benchmark: one failed request per run).

@@ -269,6 +269,21 @@ pub struct JobEvent {
     pub data: String,
 }
 
+/// `GET /api/v1/deployments/{id}/jobs`: which of its jobs, and which page of them (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentJobQuery {
+    /// Only jobs of this kind (`rollout`: the deployment's rollout history).
+    pub kind: Option<JobKind>,
+    /// Items per page (1 to 500; default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Where to continue: the `next_cursor` of the previous page.
+    #[param(max_length = 400)]
+    pub cursor: Option<String>,
+}
+
 /// `GET /api/v1/jobs`: which jobs, and which page of them (newest first).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -276,6 +291,8 @@ pub struct JobEvent {
 pub struct JobQuery {
     /// Only this deployment's.
     pub deployment_id: Option<DeploymentId>,
+    /// Only jobs of this kind.
+    pub kind: Option<JobKind>,
     /// Items per page (1 to 500; default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,

@@ -128,6 +128,17 @@ struct Claimed {
     attempts: i32,
 }
 
+/// Which jobs a page lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobFilter<'a> {
+    /// Only this deployment's.
+    pub deployment: Option<DeploymentId>,
+    /// Only these deployments' (a token limited to them).
+    pub only: Option<&'a [DeploymentId]>,
+    /// Only jobs of this kind.
+    pub kind: Option<JobKind>,
+}
+
 impl Job {
     /// Inserts a job and its items.
     pub fn create(conn: &mut PgConnection, new: &NewJob<'_>, items: &[JobItem]) -> QueryResult<Job> {
@@ -153,7 +164,7 @@ impl Job {
 
     /// A deployment's newest `limit` jobs, newest first.
     pub fn for_deployment(conn: &mut PgConnection, id: DeploymentId, limit: i64) -> QueryResult<Vec<Job>> {
-        Self::page(conn, Some(id), None, None, limit)
+        Self::page(conn, &JobFilter { deployment: Some(id), ..JobFilter::default() }, None, limit)
     }
 
     /// The items of each of `ids`, by job, then instance name.
@@ -165,22 +176,23 @@ impl Job {
             .load(conn)
     }
 
-    /// Up to `limit` jobs, newest first (then by ID, descending), after `before` (where the
-    /// previous page ended); only `deployment`'s when given, and only those of `only` (jobs of
-    /// deployments) when given.
+    /// Up to `limit` jobs that pass `filter`, newest first (then by ID, descending), after
+    /// `before` (where the previous page ended).
     pub fn page(
         conn: &mut PgConnection,
-        deployment: Option<DeploymentId>,
-        only: Option<&[DeploymentId]>,
+        filter: &JobFilter<'_>,
         before: Option<(DateTime<Utc>, JobId)>,
         limit: i64,
     ) -> QueryResult<Vec<Job>> {
         let mut query = jobs::table.select(Job::as_select()).into_boxed();
-        if let Some(id) = deployment {
+        if let Some(id) = filter.deployment {
             query = query.filter(jobs::deployment_id.eq(id));
         }
-        if let Some(ids) = only {
+        if let Some(ids) = filter.only {
             query = query.filter(jobs::deployment_id.eq_any(ids.to_vec()));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(jobs::kind.eq(kind));
         }
         if let Some((at, id)) = before {
             query =

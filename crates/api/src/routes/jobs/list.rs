@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{get, web};
 use diesel::PgConnection;
-use mosaic_db::models::jobs::Job as Row;
-use mosaic_types::DeploymentId;
+use mosaic_db::models::jobs::{Job as Row, JobFilter};
 use mosaic_types::jobs::{Job, JobQuery};
 use mosaic_types::page::Page;
 
@@ -16,8 +15,8 @@ use crate::jobs;
 use crate::paging;
 use crate::state::AppState;
 
-/// Lists jobs, newest first, a page at a time, optionally only one deployment's. A token limited
-/// to deployments sees only their jobs.
+/// Lists jobs, newest first, a page at a time, optionally only one deployment's or one kind. A
+/// token limited to deployments sees only their jobs.
 #[utoipa::path(
     tag = "jobs",
     security(("bearer" = [])),
@@ -33,13 +32,15 @@ pub async fn list_jobs(
     state: web::Data<AppState>,
     query: web::Query<JobQuery>,
 ) -> Result<web::Json<Page<Job>>, ApiError> {
-    let JobQuery { deployment_id, limit, cursor } = query.into_inner();
+    let JobQuery { deployment_id, kind, limit, cursor } = query.into_inner();
     let limit = paging::limit(limit)?;
     let before = before(cursor.as_deref())?;
     let scope = user.deployments;
-    let page =
-        db::run(&state.pool, move |conn| page_of(conn, deployment_id, scope.as_deref(), before, limit))
-            .await?;
+    let page = db::run(&state.pool, move |conn| {
+        let filter = JobFilter { deployment: deployment_id, only: scope.as_deref(), kind };
+        page_of(conn, &filter, before, limit)
+    })
+    .await?;
     Ok(web::Json(page))
 }
 
@@ -56,12 +57,11 @@ pub(crate) fn before(
 /// One page of jobs in wire form, with their items (read for the whole page at once).
 pub(crate) fn page_of(
     conn: &mut PgConnection,
-    deployment: Option<DeploymentId>,
-    only: Option<&[DeploymentId]>,
+    filter: &JobFilter<'_>,
     before: Option<(chrono::DateTime<chrono::Utc>, mosaic_types::JobId)>,
     limit: i64,
 ) -> Result<Page<Job>, ApiError> {
-    let rows = Row::page(conn, deployment, only, before, limit + 1)?;
+    let rows = Row::page(conn, filter, before, limit + 1)?;
     let page =
         paging::finish(rows, limit, |j| paging::encode(&[&paging::time(&j.created_at), &j.id.to_string()]));
     let ids: Vec<_> = page.items.iter().map(|j| j.id).collect();
