@@ -54,6 +54,12 @@ pub async fn jobs(api: &Api, id: DeploymentId) -> Result<Vec<Job>, ApiError> {
     Ok(page.items)
 }
 
+/// Its latest rollout, if it has had one (asked by kind: however many other jobs came since).
+pub async fn latest_rollout(api: &Api, id: DeploymentId) -> Result<Option<Job>, ApiError> {
+    let page: Page<Job> = api.get(&format!("/api/v1/deployments/{id}/jobs?kind=rollout&limit=1")).await?;
+    Ok(page.items.into_iter().next())
+}
+
 /// Exposes a port of one member's instances through Mosaic's load balancer.
 pub async fn expose(
     api: &Api,

@@ -4,7 +4,7 @@
 use gloo_timers::callback::Interval;
 use mosaic_types::deployments::{DeployRequest, DeploymentDetail};
 use mosaic_types::instances::Instance;
-use mosaic_types::jobs::{Job, JobKind, RolloutRequest};
+use mosaic_types::jobs::{Job, RolloutRequest};
 use mosaic_types::{DeploymentId, InstanceId};
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -38,11 +38,13 @@ const REFRESH_MS: u32 = 3000;
 const SAMPLES: usize = 100;
 
 /// What the page shows: the deployment, its instances (every page of the instance list) and its
-/// job history, read together on each refresh.
+/// job history and latest rollout, read together on each refresh.
 struct Loaded {
     detail: DeploymentDetail,
     instances: Vec<Instance>,
     history: Vec<Job>,
+    /// Its latest rollout (shown live while it runs, is paused or failed).
+    rollout: Option<Job>,
 }
 
 /// A whole-deployment command that asks first.
@@ -112,11 +114,12 @@ pub fn deployment_page(props: &Props) -> Html {
                 let detail = services::deployments::detail(&api, id).await?;
                 let instances = services::instances::of_deployment(&api, id).await?;
                 let history = services::deployments::jobs(&api, id).await?;
+                let rollout = services::deployments::latest_rollout(&api, id).await?;
                 let mut s = samples.borrow_mut();
                 s.push((js_sys::Date::now() / 1000.0, detail.deployment.memory_bytes));
                 let excess = s.len().saturating_sub(SAMPLES);
                 s.drain(..excess);
-                Ok::<_, ApiError>(Loaded { detail, instances, history })
+                Ok::<_, ApiError>(Loaded { detail, instances, history, rollout })
             }
         })
     };
@@ -182,7 +185,7 @@ pub fn deployment_page(props: &Props) -> Html {
             </section>
         };
     }
-    let Some(Loaded { detail: d, instances, history }) = page.data() else {
+    let Some(Loaded { detail: d, instances, history, rollout }) = page.data() else {
         return html! {
             <>
                 <ErrorBanner error={page.error()} on_dismiss={page.dismiss()} />
@@ -249,7 +252,7 @@ pub fn deployment_page(props: &Props) -> Html {
                     </li>
                 }) }
             </ul>
-            if let Some(latest) = history.iter().find(|j| j.kind == JobKind::Rollout) {
+            if let Some(latest) = rollout {
                 <RolloutPanel job={latest.clone()} may_change={may_change}
                     on_act={runner.run().reform(JobRequest::RolloutAct)} />
             }
