@@ -1,7 +1,5 @@
 //! Fan-out over both hosts: many containers at once, each with its own result.
 
-use std::time::Duration;
-
 use lxd::{Client, HostLimiter, InstanceFilter, InstanceName, InstanceSource, InstancesPost};
 use mosaic_testkit::{OP_TIMEOUT, env, remove_instance, unique_name};
 
@@ -80,12 +78,15 @@ async fn ten_containers_over_two_hosts_and_failures_stay_with_their_items() {
         assert!(listed.iter().all(|i| i.is_running()), "host {}", host.label);
     }
 
-    // Stop and delete the ten through the fan-out.
+    // Stop and delete the ten through the fan-out. Killed, not shut down cleanly: a clean stop
+    // waits on the guest's init, which right after its start may not handle SIGPWR yet on a
+    // loaded machine (LXD then gives up after the timeout, as a cold CI run saw) — and what is
+    // tested here is the fan-out, not the guest.
     let good: Vec<(&str, (Client, InstanceName))> =
         items.iter().take(10).map(|(h, i)| (*h, (i.client.clone(), i.name.clone()))).collect();
     let stopped = limiter
         .run(good.iter().map(|(h, x)| (*h, x)), |(client, name)| async move {
-            client.stop_instance(name, Some(Duration::from_secs(30))).await?.wait(OP_TIMEOUT).await?;
+            client.stop_instance(name, None).await?.wait(OP_TIMEOUT).await?;
             client.delete_instance(name).await?.wait(OP_TIMEOUT).await
         })
         .await;
