@@ -96,16 +96,7 @@ async fn instances_are_listed_filtered_paged_and_acted_on_one_at_a_time() {
     // Recreate at a new revision: a new container of the same name, at the revision the
     // deployment now pins.
     let old = container(0, name).await.unwrap();
-    let v2: Value = expect_json(
-        app.patch(
-            &format!("/api/v1/cloud-configs/{web}"),
-            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(v2["revision"], 2);
+    assert_eq!(app.revise(&web, "#cloud-config\nruncmd: [[true]]\n").await, 2);
     assert_eq!(
         app.put(&format!("/api/v1/deployments/{id}/cloud-configs/{web}"), &json!({"revision": 2}))
             .await

@@ -150,18 +150,7 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
         (detail["service"]["counts"]["serving"] == 4).then_some(())
     })
     .await;
-    let revise = |user_data: String| {
-        let (app, cc) = (&app, cc.clone());
-        async move {
-            let r: Value = expect_json(
-                app.patch(&format!("/api/v1/cloud-configs/{cc}"), &json!({"user_data": user_data})).await,
-                200,
-            )
-            .await;
-            r["revision"].as_i64().unwrap()
-        }
-    };
-    assert_eq!(revise(site(2)).await, 2);
+    assert_eq!(app.revise(&cc, &site(2)).await, 2);
     let rollouts = format!("/api/v1/deployments/{id}/rollouts");
 
     // Revision 1 → 2 under load: the latest revision by default, two at a time.
@@ -240,7 +229,7 @@ async fn a_rollout_replaces_every_instance_while_the_service_serves() {
 
     // A revision whose runcmd fails: the rollout fails with cloud-init's words, the revision-2
     // instances serve on, no revision-3 container is left.
-    assert_eq!(revise(FAILING.to_owned()).await, 3);
+    assert_eq!(app.revise(&cc, FAILING).await, 3);
     marks.lock().unwrap().push(("failing rollout", Instant::now()));
     let failed = app.run_job(&rollouts, &json!({"cloud_config_id": cc, "revision": 3})).await;
     assert_eq!(failed["state"], "failed", "{failed:#}");
@@ -400,13 +389,7 @@ async fn a_rollout_with_bad_input_is_refused_and_one_past_its_deadline_or_aborte
 
     // The progress deadline: a new instance must stay ready 5 s, 1 s is allowed. The rollout
     // fails, its new instance is removed, the old ones stay.
-    let patched = app
-        .patch(
-            &format!("/api/v1/cloud-configs/{cc}"),
-            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
-        )
-        .await;
-    assert_eq!(patched.status(), 200);
+    app.revise(&cc, "#cloud-config\nruncmd: [[true]]\n").await;
     let late = app
         .run_job(
             &rollouts,
@@ -648,13 +631,7 @@ async fn an_old_instance_on_a_host_that_stops_answering_mid_rollout_is_not_count
     let before: Vec<Value> = app.list(&format!("/api/v1/instances?deployment_id={id}")).await;
     let old_on_b = on_b(&before);
     assert_eq!(old_on_b.len(), 1, "{before:#?}");
-    let patched = app
-        .patch(
-            &format!("/api/v1/cloud-configs/{cc}"),
-            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
-        )
-        .await;
-    assert_eq!(patched.status(), 200);
+    app.revise(&cc, "#cloud-config\nruncmd: [[true]]\n").await;
 
     // Paused after its canary: nothing old has gone yet. Then host B stops answering.
     let rollouts = format!("/api/v1/deployments/{id}/rollouts");

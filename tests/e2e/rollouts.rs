@@ -34,13 +34,7 @@ async fn a_rollout_with_a_canary_from_the_deployment_page() {
         json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": 2, "hosts": hosts}]});
     let done = app.run_job(&format!("/api/v1/deployments/{id}/deploy"), &deploy).await;
     assert_eq!(done["state"], "succeeded", "{done:#}");
-    let patched = app
-        .patch(
-            &format!("/api/v1/cloud-configs/{cc}"),
-            &json!({"user_data": "#cloud-config\nruncmd: [[true]]\n"}),
-        )
-        .await;
-    assert_eq!(patched.status(), 200);
+    app.revise(&cc, "#cloud-config\nruncmd: [[true]]\n").await;
 
     let b = Browser::start().await;
     b.client.goto(&app.url("")).await.unwrap();

@@ -116,6 +116,14 @@ impl TestApp {
         self.request(Method::PATCH, path).json(body).send().await.expect("request")
     }
 
+    /// Gives cloud-config `cc` a new revision with `user_data`; returns its number.
+    pub async fn revise(&self, cc: &str, user_data: &str) -> i64 {
+        let path = format!("/api/v1/cloud-configs/{cc}");
+        let revised: serde_json::Value =
+            expect_json(self.patch(&path, &serde_json::json!({"user_data": user_data})).await, 200).await;
+        revised["revision"].as_i64().expect("a revision number")
+    }
+
     /// `PUT` JSON as admin.
     pub async fn put<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
         self.request(Method::PUT, path).json(body).send().await.expect("request")
