@@ -11,26 +11,30 @@ use mosaic_testkit::{
 };
 use serde_json::{Value, json};
 
-/// What the API shows for a deployment's instance (`None`: not listed), and its orphans.
-async fn shown(app: &TestApp, deployment: &str, name: &str) -> (Option<String>, Vec<String>) {
+/// What the API shows for a deployment's instance: its status (`None`: not listed), the
+/// deployment's orphans, and the instance's memory.
+type Shown = (Option<String>, Vec<String>, Option<u64>);
+
+async fn shown(app: &TestApp, deployment: &str, name: &str) -> Shown {
     let detail: Value = expect_json(app.get(&format!("/api/v1/deployments/{deployment}")).await, 200).await;
-    let status = detail["hosts"]
+    let instance = detail["hosts"]
         .as_array()
         .unwrap()
         .iter()
         .flat_map(|h| h["instances"].as_array().unwrap())
-        .find(|i| i["name"] == name)
-        .map(|i| i["status"].as_str().unwrap().to_owned());
+        .find(|i| i["name"] == name);
+    let status = instance.map(|i| i["status"].as_str().unwrap().to_owned());
+    let memory = instance.and_then(|i| i["memory_bytes"].as_u64());
     let orphans =
         detail["orphaned"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned());
-    (status, orphans.collect())
+    (status, orphans.collect(), memory)
 }
 
 /// Waits until `check` holds for what the API shows, re-reading only when the host cache changed
 /// (its change counter is the signal), for at most `within`; returns how long it took.
 async fn shows_within<F>(app: &TestApp, within: Duration, what: &str, mut check: F) -> Duration
 where
-    F: FnMut(&(Option<String>, Vec<String>)) -> bool,
+    F: FnMut(&Shown) -> bool,
 {
     let (deployment, name) = what.split_once('/').unwrap();
     let started = Instant::now();
@@ -92,13 +96,16 @@ async fn containers_changed_behind_mosaics_back_show_within_a_second() {
 
     // Stopped behind Mosaic's back (a clean shutdown: `instance-shutdown`).
     admin.stop_instance(&name, Some(Duration::from_secs(20))).await.unwrap().wait(OP_TIMEOUT).await.unwrap();
-    let took = shows_within(&app, second, &what, |(s, _)| s.as_deref() == Some("stopped")).await;
+    let took = shows_within(&app, second, &what, |(s, _, _)| s.as_deref() == Some("stopped")).await;
     println!("stop shown after {took:?}");
 
-    // Started again.
+    // Started again: running at once, its memory (it has none stopped) with its first reading,
+    // not the next listing.
     admin.start_instance(&name).await.unwrap().wait(OP_TIMEOUT).await.unwrap();
-    let took = shows_within(&app, second, &what, |(s, _)| s.as_deref() == Some("running")).await;
+    let took = shows_within(&app, second, &what, |(s, _, _)| s.as_deref() == Some("running")).await;
     println!("start shown after {took:?}");
+    let took = shows_within(&app, Duration::from_secs(10), &what, |(_, _, m)| m.is_some_and(|m| m > 0)).await;
+    println!("its memory shown after {took:?}");
 
     // A container with the deployment's key that Mosaic never made: an orphan, known only by
     // asking LXD about the name the event gave.
@@ -108,14 +115,15 @@ async fn containers_changed_behind_mosaics_back_show_within_a_second() {
         .config("user.mosaic.deployment", &id)
         .config("user.mosaic.instance", uuid::Uuid::new_v4().to_string());
     admin.create_instance(&post).await.unwrap().wait(OP_TIMEOUT).await.unwrap();
-    let took = shows_within(&app, second, &what, |(_, orphans)| orphans.contains(&stray.to_string())).await;
+    let took =
+        shows_within(&app, second, &what, |(_, orphans, _)| orphans.contains(&stray.to_string())).await;
     println!("a stray container shown after {took:?}");
     remove_instance(&admin, &stray).await;
-    shows_within(&app, second, &what, |(_, orphans)| orphans.is_empty()).await;
+    shows_within(&app, second, &what, |(_, orphans, _)| orphans.is_empty()).await;
 
     // Deleted behind Mosaic's back: missing.
     remove_instance(&admin, &name).await;
-    let took = shows_within(&app, second, &what, |(s, _)| s.as_deref() == Some("missing")).await;
+    let took = shows_within(&app, second, &what, |(s, _, _)| s.as_deref() == Some("missing")).await;
     println!("a deletion shown after {took:?}");
 
     let metrics = app.metrics().await;
@@ -184,7 +192,7 @@ async fn a_cut_event_stream_falls_back_to_polling_and_says_so() {
     // the stream is still down: status fell back to polling.
     let admin = env().hosts[1].admin();
     admin.stop_instance(&name, None).await.unwrap().wait(OP_TIMEOUT).await.unwrap();
-    shows_within(&app, Duration::from_secs(4), &what, |(s, _)| s.as_deref() == Some("stopped")).await;
+    shows_within(&app, Duration::from_secs(4), &what, |(s, _, _)| s.as_deref() == Some("stopped")).await;
     let status = host_status(&app, &b).await;
     assert_eq!(
         status["events"]["live"], false,
@@ -196,7 +204,7 @@ async fn a_cut_event_stream_falls_back_to_polling_and_says_so() {
     let status = host_status(&app, &b).await;
     assert_eq!(status["events"]["error"], Value::Null, "{status:#}");
     admin.start_instance(&name).await.unwrap().wait(OP_TIMEOUT).await.unwrap();
-    shows_within(&app, Duration::from_secs(1), &what, |(s, _)| s.as_deref() == Some("running")).await;
+    shows_within(&app, Duration::from_secs(1), &what, |(s, _, _)| s.as_deref() == Some("running")).await;
 
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     app.untrust().await;

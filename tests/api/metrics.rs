@@ -61,6 +61,8 @@ async fn a_deploy_shows_in_the_metrics_by_route_job_item_and_lxd_host() {
         // The host cache's age per host, and whether its event stream is up.
         let age = m.get("mosaic_host_cache_age_seconds", &[("host", host)]);
         assert!((0.0..60.0).contains(&age), "cache age of {host}: {age}");
+        let age = m.get("mosaic_host_state_age_seconds", &[("host", host)]);
+        assert!((0.0..60.0).contains(&age), "memory age of {host}: {age}");
         assert_eq!(m.get("mosaic_host_online", &[("host", host)]), 1.0);
         assert!(m.value("mosaic_host_events_connected", &[("host", host)]).is_some());
     }

@@ -10,9 +10,11 @@
 //!    change to `GET /api/v1/deployments/{id}` showing it is taken (waiting on the host cache's
 //!    change counter, not sleeping);
 //! 2. **memory age**: `GET /api/v1/deployments/{id}` is read every 100 ms for
-//!    `MOSAIC_BENCH_SECONDS` (60) and the age of its LXD figures (`data_age_ms`, the age of the
-//!    last listing, which brings memory and addresses) is recorded, with the time one
-//!    `recursion=2` listing of a host takes and the LXD listings per minute.
+//!    `MOSAIC_BENCH_SECONDS` (60) and the age of its oldest LXD figure per host (`data_age_ms`:
+//!    status from the listing, memory and addresses from each container's own reading) is
+//!    recorded, with the time one listing of a host takes (`recursion=1`, as the cache lists),
+//!    how long until every running container has been read afresh, and the LXD listings and
+//!    state readings per minute.
 //!
 //! Everything is removed at the end, also when a measurement fails.
 
@@ -110,14 +112,14 @@ async fn memory_age(app: &TestApp, id: &str, duration: Duration) -> Vec<f64> {
     ages
 }
 
-/// One `recursion=2` listing of Mosaic's containers on each host, as the poller makes it.
+/// One listing of Mosaic's containers on each host, as the host cache makes it.
 async fn listing_times() -> Vec<f64> {
     let filter = InstanceFilter::config_eq("user.mosaic.managed", "true").expect("filter");
     let mut times = Vec::new();
     for host in &env().hosts {
         let client = host.client();
         let started = Instant::now();
-        if client.instances(Some(&filter)).await.is_ok() {
+        if client.instances_without_state(Some(&filter)).await.is_ok() {
             times.push(started.elapsed().as_secs_f64());
         }
     }
@@ -180,8 +182,14 @@ async fn measure(
     app.fresh_cache().await;
     let listings = listing_times().await;
     println!(
-        "one recursion=2 listing per host: {}",
-        listings.iter().map(|t| format!("{t:.2} s")).collect::<Vec<_>>().join(", ")
+        "one listing per host (recursion=1): {}",
+        listings.iter().map(|t| format!("{t:.3} s")).collect::<Vec<_>>().join(", ")
+    );
+    let since = Instant::now();
+    app.state.cache.read_since(since).await;
+    println!(
+        "every running container read afresh (memory, addresses) within {:.1} s",
+        since.elapsed().as_secs_f64()
     );
     let mut status = status_age(&app, &id, samples).await?;
     status.sort_by(f64::total_cmp);
@@ -191,12 +199,14 @@ async fn measure(
         pct(&status, 0.5),
         pct(&status, 1.0)
     );
-    let calls = app.state.cache.lxd_calls();
+    let (calls, reads) = (app.state.cache.lxd_calls(), app.state.cache.state_reads());
     let started = Instant::now();
     let memory = memory_age(&app, &id, seconds).await;
-    let per_minute = (app.state.cache.lxd_calls() - calls) as f64 / started.elapsed().as_secs_f64() * 60.0;
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let per_minute = (app.state.cache.lxd_calls() - calls) as f64 / minutes;
+    let reads_per_minute = (app.state.cache.state_reads() - reads) as f64 / minutes;
     println!(
-        "memory age (data_age_ms per host) over {} s, {} samples: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target <= {} ms); LXD listings/min {per_minute:.1}",
+        "memory age (data_age_ms per host) over {} s, {} samples: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (target <= {} ms); LXD listings/min {per_minute:.1}, state readings/min {reads_per_minute:.0}",
         seconds.as_secs(),
         memory.len(),
         pct(&memory, 0.5),

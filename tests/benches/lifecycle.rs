@@ -5,7 +5,8 @@
 //!    the same LXD calls issued directly at the best concurrency (the floor) and one after another
 //!    (LXDMosaic's way);
 //! 2. the deployments overview with N instances (default 200) under concurrent readers: latency
-//!    percentiles, the age of the data, and LXD calls per minute at two request rates.
+//!    percentiles, the age of the data, and LXD listings and state readings per minute at two
+//!    request rates (`MOSAIC_BENCH_INSTANCES`, `MOSAIC_BENCH_INTERVAL`).
 //!
 //! Each timed deploy run starts from a settled machine ([`mosaic_testkit::bench::settle`]), so
 //! runs do not pay for the containers of the runs before them.
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use lxd::{HostLimiter, InstanceName, InstanceSource, InstancesPost};
 use mosaic_testkit::bench::{busy_cpu, cgroups, settle, var};
-use mosaic_testkit::{OP_TIMEOUT, TestApp, env, remove_instance, spawn_app, spawn_app_with, unique_name};
+use mosaic_testkit::{OP_TIMEOUT, TestApp, env, quick, remove_instance, spawn_app_with, unique_name};
 use serde_json::{Value, json};
 
 async fn up(client: &lxd::Client, name: &InstanceName) -> lxd::Result<()> {
@@ -173,11 +174,12 @@ async fn overview_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
 
     let duration = Duration::from_secs(var("MOSAIC_BENCH_SECONDS", 20) as u64);
     println!(
-        "{:>8} {:>10} {:>9} {:>9} {:>13} {:>16}",
-        "readers", "requests", "p50 ms", "p99 ms", "max age ms", "LXD calls/min"
+        "{:>8} {:>10} {:>9} {:>9} {:>13} {:>14} {:>15}",
+        "readers", "requests", "p50 ms", "p99 ms", "max age ms", "listings/min", "readings/min"
     );
     for readers in [1, 16] {
         let calls_before = app.state.cache.lxd_calls();
+        let reads_before = app.state.cache.state_reads();
         let started = Instant::now();
         let tasks = (0..readers).map(|_| async {
             let mut latencies = Vec::new();
@@ -198,12 +200,15 @@ async fn overview_bench(app: &TestApp, hosts: &[String; 2], cc: &str) {
         let pct = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
         let max_age = results.iter().map(|(_, a)| *a).max().unwrap_or(0);
         let calls = app.state.cache.lxd_calls() - calls_before;
+        let reads = app.state.cache.state_reads() - reads_before;
+        let per_minute = |n: u64| n as f64 / elapsed.as_secs_f64() * 60.0;
         println!(
-            "{readers:>8} {:>10} {:>9.1} {:>9.1} {max_age:>13} {:>16.1}",
+            "{readers:>8} {:>10} {:>9.1} {:>9.1} {max_age:>13} {:>14.1} {:>15.0}",
             all.len(),
             pct(0.50),
             pct(0.99),
-            calls as f64 / elapsed.as_secs_f64() * 60.0
+            per_minute(calls),
+            per_minute(reads)
         );
     }
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
@@ -223,7 +228,16 @@ async fn main() {
         app.untrust().await;
     }
     if only.as_deref().is_none_or(|o| o == "overview") {
-        let app = spawn_app().await;
+        // The host cache at `MOSAIC_BENCH_INTERVAL` seconds (default 1, as in tests: the most
+        // LXD work behind the readers; Mosaic's default is 5).
+        let n = var("MOSAIC_BENCH_INSTANCES", 200);
+        let interval = Duration::from_secs(var("MOSAIC_BENCH_INTERVAL", 1) as u64);
+        let app = spawn_app_with(|s| {
+            quick(s);
+            s.cache_interval = interval;
+            s.max_instances_per_deploy = u32::try_from(n).unwrap_or(u32::MAX);
+        })
+        .await;
         let hosts = app.register_hosts().await;
         let cc = app.cloud_config("Bench", "Busybox", &env().image_busybox, user_data).await;
         overview_bench(&app, &hosts, &cc).await;

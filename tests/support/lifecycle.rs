@@ -44,14 +44,18 @@ impl TestApp {
         created["id"].as_str().expect("id").to_owned()
     }
 
-    /// Waits for the host cache to poll every host afresh: a finished job's states show at once,
-    /// memory and addresses of containers it just started come with the next poll.
+    /// Waits for the host cache to list every host afresh and to read every running container's
+    /// memory and addresses afresh: a finished job's states show at once, the figures of
+    /// containers it just started come with their readings.
     pub async fn fresh_cache(&self) {
         let since = Instant::now();
         self.state.cache.poke();
         tokio::time::timeout(JOB_DEADLINE, self.state.cache.refreshed_since(since))
             .await
             .expect("the host cache never refreshed");
+        tokio::time::timeout(JOB_DEADLINE, self.state.cache.read_since(since))
+            .await
+            .expect("the host cache never read the running containers' memory");
     }
 
     /// Removes this server's certificate from both hosts' trust stores.

@@ -1,12 +1,18 @@
 //! The per-host state cache: what LXD says about Mosaic's containers, refreshed in the background.
 //!
-//! Listing instances with state costs LXD about 13 ms per container, so the overview must never ask
-//! LXD per request, let alone per container. One task polls every host concurrently — one
-//! `recursion=2` call per host per interval, filtered to containers carrying Mosaic's key — and
-//! requests read the latest snapshot. LXD's load therefore depends on the number of hosts and the
-//! interval, not on how many people are looking; each snapshot carries its time so every figure
-//! shown has an age. Status is fresher than that: each host's event stream patches it as
-//! containers change ([`events`]).
+//! Requests never ask LXD: they read the latest snapshot, so LXD's load depends on the number of
+//! hosts, containers and the interval, not on how many people are looking. Every figure shown has
+//! an age. Three sources feed a host's snapshot, each at the pace its cost allows:
+//! - **the listing** ([`HostCache::run`]): one `recursion=1` call per host per interval, filtered
+//!   to containers carrying Mosaic's key — names, status, config, devices, cluster member. It
+//!   reads LXD's database only (~15 ms for 100 containers), so it also decides whether a host is
+//!   online, and a full host cannot make it run late;
+//! - **events** ([`events`]): each host's lifecycle stream patches status within milliseconds;
+//! - **state readings** ([`state`]): memory and addresses cost LXD ~16 ms of CPU per running
+//!   container (5.0 forks into each for its network state, and has no way to ask for memory
+//!   alone), so they are read container by container in a rolling loop of their own per host,
+//!   oldest reading first, a few at a time, each reading with its own time. A slow host delays
+//!   its memory figures, never its status; a reading that fails keeps the last one.
 //!
 //! A cluster is one host: one listing covers every member (LXD gathers it), plus one read of the
 //! members' status. A member that does not answer its peers has its instances listed with status
@@ -27,6 +33,8 @@ use crate::labels::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
 use crate::state::AppState;
 
 mod events;
+mod state;
+mod tasks;
 pub use events::StreamStatus;
 
 /// One container as last seen.
@@ -34,10 +42,13 @@ pub use events::StreamStatus;
 pub struct Observed {
     /// LXD's status code.
     pub status_code: lxd::StatusCode,
-    /// Memory in use, bytes.
+    /// Memory in use, bytes, as last read (0 before the first reading).
     pub memory: u64,
-    /// Addresses.
+    /// Addresses, as last read.
     pub addresses: Vec<String>,
+    /// When memory and addresses were read (when that request was sent): `None` until the state
+    /// reader reached a container that just started, and for one not running.
+    pub state_read: Option<Instant>,
     /// `user.mosaic.deployment`.
     pub deployment: String,
     /// `user.mosaic.instance`.
@@ -86,9 +97,36 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Its age.
+    /// Its age: that of the listing, which brings status (events keep status younger).
     pub fn age(&self) -> Duration {
         self.taken.elapsed()
+    }
+
+    /// The age of the figures shown for one container: status comes with the listing, memory and
+    /// addresses of a running one with its own reading (a container just started and not read yet
+    /// shows none, and counts as old as the listing).
+    pub fn age_of(&self, seen: &Observed) -> Duration {
+        let listed = self.age();
+        match seen.state_read {
+            Some(read) if seen.status_code == lxd::StatusCode::RUNNING => listed.max(read.elapsed()),
+            _ => listed,
+        }
+    }
+
+    /// The age of the oldest memory and address figures among the running containers (`None`
+    /// when none runs, or the host did not answer).
+    pub fn state_age(&self) -> Option<Duration> {
+        let seen = self.instances.as_ref().ok()?;
+        seen.values()
+            .filter(|o| o.status_code == lxd::StatusCode::RUNNING)
+            .map(|o| self.age_of(o))
+            .reduce(Duration::max)
+    }
+
+    /// The age of the oldest figure shown for the given containers (those the snapshot has).
+    pub fn oldest<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Duration {
+        let Ok(seen) = &self.instances else { return self.age() };
+        names.into_iter().filter_map(|n| seen.get(n)).map(|o| self.age_of(o)).fold(self.age(), Duration::max)
     }
 
     /// Whether cluster member `member` cannot be reached: it is not listed online or evacuated (an
@@ -149,8 +187,10 @@ pub struct HostCache {
     wake: Notify,
     /// When the latest full round of the background refresher started (tests wait on it).
     refreshed: tokio::sync::watch::Sender<Option<Instant>>,
-    /// LXD list calls made so far (the benchmark reports calls per minute).
+    /// LXD listings made so far (the benchmark reports calls per minute).
     calls: std::sync::atomic::AtomicU64,
+    /// State readings asked for so far.
+    reads: std::sync::atomic::AtomicU64,
     /// Counts changes to the snapshots (see [`HostCache::generation`]).
     generation: std::sync::atomic::AtomicU64,
     /// The same count, for waiting on a change ([`HostCache::changed_since`]).
@@ -166,6 +206,7 @@ impl Default for HostCache {
             wake: Notify::new(),
             refreshed: tokio::sync::watch::channel(None).0,
             calls: std::sync::atomic::AtomicU64::new(0),
+            reads: std::sync::atomic::AtomicU64::new(0),
             generation: std::sync::atomic::AtomicU64::new(0),
             changes: tokio::sync::watch::channel(0).0,
             streams: events::Streams::default(),
@@ -197,10 +238,9 @@ impl HostCache {
         self.hosts.read().unwrap_or_else(|e| e.into_inner()).snapshots.clone()
     }
 
-    /// Applies what a job did to a host's snapshot, without asking LXD: a finished job's changes
-    /// show at once, and finishing a job costs LXD nothing (re-listing a host with state costs
-    /// ~13 ms per container, seconds on a full host). Memory and addresses of a container that
-    /// just started arrive with the next poll; call [`HostCache::poke`] for it to come soon.
+    /// Applies what a job did (or an event said) to a host's snapshot, without asking LXD: a
+    /// finished job's changes show at once. Memory and addresses of a container that just started
+    /// come with its first reading, which the change itself prompts ([`state`]).
     /// `false` if the host has no snapshot to patch (never polled, or it did not answer).
     pub fn apply(&self, host: HostId, changes: Vec<Change>) -> bool {
         let at = Instant::now();
@@ -230,7 +270,7 @@ impl HostCache {
         let _ = refreshed.wait_for(|at| at.is_some_and(|at| at >= since)).await;
     }
 
-    /// How many LXD list calls the cache has made.
+    /// How many LXD listings the cache has made (state readings: [`HostCache::state_reads`]).
     pub fn lxd_calls(&self) -> u64 {
         self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -270,11 +310,15 @@ impl HostCache {
     }
 
     /// Stores polled snapshots. Jobs' changes made after a poll started are newer than what it saw
-    /// and stay applied on top of it.
+    /// and stay applied on top of it; containers running before and now keep their last state
+    /// reading (the listing brings none).
     fn store(&self, results: Vec<(HostId, Snapshot)>) {
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
         for (id, mut snapshot) in results {
             let before = hosts.snapshots.get(&id);
+            if let (Ok(seen), Some(Ok(was))) = (&mut snapshot.instances, before.map(|b| &b.instances)) {
+                keep_readings(seen, was);
+            }
             if snapshot.instances.is_err() {
                 let since = before.filter(|s| s.instances.is_err()).and_then(|s| s.offline_since);
                 snapshot.offline_since = Some(since.unwrap_or(snapshot.taken_at));
@@ -312,8 +356,8 @@ impl HostCache {
         self.wake.notify_one();
     }
 
-    /// The background refresher: every host, every `interval` (from the start of one round to
-    /// the start of the next, so data is at most one interval plus one listing old).
+    /// The background lister: every host, every `interval` (from the start of one round to the
+    /// start of the next, so status without events is at most one interval plus one listing old).
     pub async fn run(self: Arc<Self>, state: AppState, interval: Duration) {
         loop {
             let next = tokio::time::Instant::now() + interval;
@@ -338,6 +382,21 @@ impl HostCache {
     }
 }
 
+/// Carries the last state reading of each container that was running and still is over to a new
+/// listing.
+fn keep_readings(seen: &mut HashMap<String, Observed>, was: &HashMap<String, Observed>) {
+    for (name, now) in seen.iter_mut() {
+        if let Some(before) = was.get(name).filter(|b| b.state_read.is_some())
+            && now.status_code == lxd::StatusCode::RUNNING
+            && before.status_code == lxd::StatusCode::RUNNING
+        {
+            now.memory = before.memory;
+            now.addresses.clone_from(&before.addresses);
+            now.state_read = before.state_read;
+        }
+    }
+}
+
 /// A member as last seen, its status now unknown.
 fn unread(mut member: lxd::ClusterMember) -> lxd::ClusterMember {
     if !matches!(member.status, lxd::MemberStatus::Other(_)) {
@@ -348,18 +407,18 @@ fn unread(mut member: lxd::ClusterMember) -> lxd::ClusterMember {
 }
 
 /// Applies one job change to a host's containers. A container that keeps running keeps its last
-/// memory and addresses; one that just started shows none until the next poll.
+/// memory and addresses; one that just started shows none until its first reading.
 fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
     let Some(known) = &change.now else {
         seen.remove(&change.name);
         return;
     };
     let running = known.status_code == lxd::StatusCode::RUNNING;
-    let (memory, addresses) = match seen.get(&change.name) {
+    let (memory, addresses, state_read) = match seen.get(&change.name) {
         Some(before) if running && before.status_code == lxd::StatusCode::RUNNING => {
-            (before.memory, before.addresses.clone())
+            (before.memory, before.addresses.clone(), before.state_read)
         }
-        _ => (0, Vec::new()),
+        _ => (0, Vec::new(), None),
     };
     let proxies = seen.get(&change.name).map(|before| before.proxies.clone()).unwrap_or_default();
     let location = seen.get(&change.name).map(|before| before.location.clone()).unwrap_or_default();
@@ -367,6 +426,7 @@ fn patch(seen: &mut HashMap<String, Observed>, change: &Change) {
         status_code: known.status_code,
         memory,
         addresses,
+        state_read,
         proxies,
         deployment: known.deployment.clone(),
         instance: known.instance.clone(),
@@ -422,26 +482,19 @@ async fn list(
     if clustered {
         filter = filter.or_status("Error").map_err(|e| e.to_string())?;
     }
-    let listed = tokio::time::timeout(timeout * 4, client.instances(Some(&filter)))
+    let listed = tokio::time::timeout(timeout * 4, client.instances_without_state(Some(&filter)))
         .await
         .map_err(|_| format!("no answer within {} s", (timeout * 4).as_secs()))?
         .map_err(|e| if e.is_forbidden() { NOT_TRUSTED.to_owned() } else { e.to_string() })?;
     Ok(listed
         .into_iter()
         .map(|i| {
-            let state = i.state.unwrap_or_default();
-            let addresses = state
-                .network
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(name, _)| name != "lo")
-                .flat_map(|(_, n)| n.addresses.into_iter().map(|a| a.address))
-                .collect();
             let proxies = crate::routing::desired::proxies_of(&i.devices);
             let observed = Observed {
                 status_code: i.status_code,
-                memory: state.memory.usage,
-                addresses,
+                memory: 0,
+                addresses: Vec::new(),
+                state_read: None,
                 proxies,
                 deployment: i.config.get(DEPLOYMENT_KEY).cloned().unwrap_or_default(),
                 instance: i.config.get(INSTANCE_KEY).cloned().unwrap_or_default(),
@@ -468,6 +521,7 @@ mod tests {
             status_code,
             memory,
             addresses: vec![],
+            state_read: None,
             deployment: "d".into(),
             instance: "i".into(),
             proxies: HashMap::new(),
@@ -497,6 +551,54 @@ mod tests {
         Some((seen.status_code, seen.memory))
     }
 
+    fn read(cache: &HostCache, host: HostId, memory: u64, at: Instant) {
+        cache.record(host, vec![super::state::Reading::new("c1", memory, at)]);
+    }
+
+    #[test]
+    fn memory_comes_with_readings_and_outlives_listings_while_the_container_runs() {
+        let cache = HostCache::default();
+        let host = HostId::new();
+        cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::RUNNING, 0)))]);
+        let first = Instant::now();
+        read(&cache, host, 42, first);
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 42)));
+        assert!(cache.all()[&host].state_age().is_some());
+
+        // A listing brings no memory: the reading stays while the container runs, and the
+        // container's figures are as old as the reading, older than the listing.
+        cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::RUNNING, 0)))]);
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 42)));
+        let snapshot = cache.all()[&host].clone();
+        let floor = first.elapsed();
+        let c1_seen = snapshot.instances.as_ref().ok().and_then(|s| s.get("c1")).cloned();
+        assert!(c1_seen.is_some_and(|o| snapshot.age_of(&o) >= floor));
+        assert!(snapshot.oldest(["c1"]) >= floor);
+        assert!(snapshot.state_age().is_some_and(|age| age >= floor));
+
+        // A reading older than the one recorded does not replace it; a newer one does.
+        read(&cache, host, 7, first - std::time::Duration::from_millis(1));
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 42)));
+        read(&cache, host, 43, Instant::now());
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 43)));
+
+        // Stopped: the reading goes, and a late one for it is not recorded.
+        cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::STOPPED, 0)))]);
+        assert_eq!(c1(&cache, host), Some((StatusCode::STOPPED, 0)));
+        read(&cache, host, 44, Instant::now());
+        assert_eq!(c1(&cache, host), Some((StatusCode::STOPPED, 0)));
+        assert_eq!(cache.all()[&host].state_age(), None, "nothing runs");
+
+        // Started again: no figure until its first reading.
+        assert!(cache.apply(host, vec![started()]));
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 0)));
+        let since = Instant::now();
+        assert!(!cache.all()[&host].read_since(since));
+        read(&cache, host, 45, since);
+        assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 45)));
+        assert!(cache.all()[&host].read_since(since));
+    }
+
     #[test]
     fn a_jobs_change_shows_at_once_and_survives_a_poll_older_than_it() {
         let cache = HostCache::default();
@@ -512,7 +614,7 @@ mod tests {
         cache.store(vec![(host, poll(before, seen(StatusCode::STOPPED, 0)))]);
         assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 0)));
 
-        // A poll that started after it is the truth, memory included, and the change is dropped.
+        // A poll that started after it is the truth, and the change is dropped.
         cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::RUNNING, 42)))]);
         assert_eq!(c1(&cache, host), Some((StatusCode::RUNNING, 42)));
         cache.store(vec![(host, poll(Instant::now(), seen(StatusCode::STOPPED, 0)))]);

@@ -27,10 +27,11 @@ pub struct HostClients {
 
 /// Where and how a host is reached, and its name (the metrics' label): a client is reused only
 /// while these stay the same (the database is shared, and another server or an operator may have
-/// changed them).
-type Address = (HostTransport, Option<String>, Option<String>, Option<String>, String, String, Vec<String>);
+/// changed them). The host cache restarts a host's background tasks when it changes.
+pub(crate) type Address =
+    (HostTransport, Option<String>, Option<String>, Option<String>, String, String, Vec<String>);
 
-fn address(host: &Host) -> Address {
+pub(crate) fn address(host: &Host) -> Address {
     (
         host.transport,
         host.url.clone(),

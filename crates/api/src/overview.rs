@@ -66,11 +66,16 @@ pub fn figures(rows: &[&Row], snapshots: &Snapshots) -> (InstanceCounts, Readine
             Readiness::Unknown => readiness.unknown += 1,
         }
         if let Some(s) = snapshots.get(&row.host_id) {
-            let age = u64::try_from(s.age().as_millis()).unwrap_or(u64::MAX);
+            let age = millis(seen.map_or_else(|| s.age(), |seen| s.age_of(seen)));
             oldest = Some(oldest.map_or(age, |o| o.max(age)));
         }
     }
     (counts, readiness, memory, oldest)
+}
+
+/// A duration in whole milliseconds, as the API shows ages.
+pub fn millis(age: std::time::Duration) -> u64 {
+    u64::try_from(age.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The stored readiness.
@@ -163,7 +168,7 @@ pub fn by_host(
             host_id: host.id,
             host_name: host.name.clone(),
             online: snapshot.is_some_and(|s| s.instances.is_ok()),
-            data_age_ms: snapshot.map(|s| u64::try_from(s.age().as_millis()).unwrap_or(u64::MAX)),
+            data_age_ms: snapshot.map(|s| millis(s.oldest(here.iter().map(|i| i.name.as_str())))),
             instances: here,
         });
     }
@@ -231,6 +236,7 @@ mod tests {
             status_code,
             memory: 0,
             addresses: vec![],
+            state_read: None,
             deployment: String::new(),
             instance: instance.into(),
             location: location.into(),

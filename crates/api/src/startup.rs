@@ -105,7 +105,7 @@ impl Application {
         let jobs = TaskTracker::new();
         let background = vec![
             tokio::spawn(state.cache.clone().run(state.clone(), settings.cache_interval)),
-            tokio::spawn(state.cache.clone().follow_events(state.clone(), settings.cache_interval)),
+            tokio::spawn(state.cache.clone().follow_hosts(state.clone(), settings.cache_interval)),
             tokio::spawn(runner::run(state.clone(), shutdown.clone(), jobs.clone())),
             tokio::spawn(crate::routing::reconciler::run(state.clone())),
         ];

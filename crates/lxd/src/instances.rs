@@ -291,6 +291,23 @@ impl Client {
         }
     }
 
+    /// Every instance without its state, in one call (`recursion=1`), optionally filtered: config,
+    /// devices, status and location. Cheap where [`Client::instances`] is not: LXD 5.0 computes
+    /// each running container's state (memory, and network by forking into it) before it filters,
+    /// ~16 ms of its CPU per container, while this reads its database only.
+    pub async fn instances_without_state(&self, filter: Option<&InstanceFilter>) -> Result<Vec<Instance>> {
+        match filter {
+            Some(f) => self.get("/1.0/instances", &[("recursion", "1"), ("filter", &f.0)]).await,
+            None => self.get("/1.0/instances", &[("recursion", "1")]).await,
+        }
+    }
+
+    /// One instance's live state alone (`GET /1.0/instances/{name}/state`): what a listing with
+    /// state costs per container, for one.
+    pub async fn instance_state(&self, name: &InstanceName) -> Result<InstanceState> {
+        self.get(&format!("/1.0/instances/{name}/state"), &[]).await
+    }
+
     /// One instance with its state.
     pub async fn instance(&self, name: &InstanceName) -> Result<Instance> {
         self.get(&format!("/1.0/instances/{name}"), &[("recursion", "1")]).await

@@ -32,10 +32,8 @@ use futures::StreamExt;
 use mosaic_db::models::hosts::Host;
 use mosaic_types::HostId;
 use mosaic_types::hosts::HostEvents;
-use tokio_util::task::AbortOnDropHandle;
 
 use super::{Change, HostCache, Known};
-use crate::db;
 use crate::labels::{DEPLOYMENT_KEY, INSTANCE_KEY, MANAGED_KEY};
 use crate::state::AppState;
 
@@ -43,8 +41,6 @@ use crate::state::AppState;
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Longest a newly registered host waits for its stream to be started.
-const RECONCILE: Duration = Duration::from_secs(2);
 /// How often a quiet stream is pinged: a stream that died silently is found within three of
 /// these (status falls back to the poll interval meanwhile, never worse).
 const PING: Duration = Duration::from_secs(5);
@@ -88,17 +84,6 @@ pub struct Streams {
     status: Mutex<HashMap<HostId, StreamStatus>>,
 }
 
-/// The running stream tasks, owned by [`HostCache::follow_events`]: they end when it is dropped
-/// (the server stops), since each holds the cache and the state (its database pools) alive.
-type Tasks = HashMap<HostId, (Subscribed, AbortOnDropHandle<()>)>;
-
-/// What a host's stream task was started with: a change restarts it.
-type Subscribed = (String, Option<String>, Option<String>, Option<String>);
-
-fn subscribed(host: &Host) -> Subscribed {
-    (host.name.clone(), host.url.clone(), host.fingerprint.clone(), host.socket_path.clone())
-}
-
 impl HostCache {
     /// Every host's event stream status.
     pub fn event_streams(&self) -> HashMap<HostId, StreamStatus> {
@@ -114,44 +99,13 @@ impl HostCache {
         self.streams.status.lock().unwrap_or_else(|e| e.into_inner()).insert(host, status);
     }
 
-    /// Keeps one event stream per registered host: starts streams for new hosts, restarts those
-    /// whose address or name changed, stops those of removed hosts. Looks at the hosts every
-    /// `interval` (the cache interval) or every 2 s, whichever is shorter: a host's status should
-    /// be live soon after it is registered, however seldom it is polled.
-    pub async fn follow_events(self: Arc<Self>, state: AppState, interval: Duration) {
-        let interval = interval.min(RECONCILE);
-        let mut tasks = Tasks::new();
-        loop {
-            match db::query(&state.pool, Host::all).await {
-                Ok(hosts) => self.reconcile(&state, hosts, &mut tasks),
-                Err(e) => tracing::warn!(error = ?e, "host events: cannot read the hosts"),
-            }
-            tokio::time::sleep(interval).await;
-        }
-    }
-
-    fn reconcile(self: &Arc<Self>, state: &AppState, hosts: Vec<Host>, tasks: &mut Tasks) {
-        let removed: Vec<HostId> =
-            tasks.keys().filter(|id| !hosts.iter().any(|h| h.id == **id)).copied().collect();
-        for id in removed {
-            // Dropping the handle ends the task.
-            tasks.remove(&id);
-            self.streams.status.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        }
-        for host in hosts {
-            let wanted = subscribed(&host);
-            if tasks.get(&host.id).is_some_and(|(had, task)| *had == wanted && !task.is_finished()) {
-                continue;
-            }
-            let id = host.id;
-            let task = AbortOnDropHandle::new(tokio::spawn(self.clone().subscribe(state.clone(), host)));
-            // Replacing an older task drops (ends) it.
-            tasks.insert(id, (wanted, task));
-        }
+    /// Forgets a removed host's stream status.
+    pub(super) fn forget_stream(&self, host: HostId) {
+        self.streams.status.lock().unwrap_or_else(|e| e.into_inner()).remove(&host);
     }
 
     /// One host's stream, reconnected with back-off for as long as the host is registered.
-    async fn subscribe(self: Arc<Self>, state: AppState, host: Host) {
+    pub(super) async fn subscribe(self: Arc<Self>, state: AppState, host: Host) {
         let mut backoff = FIRST_BACKOFF;
         let mut ever = false;
         loop {

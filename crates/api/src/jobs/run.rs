@@ -389,8 +389,9 @@ async fn work(
 
 /// Makes what the job did show in the overview by the time the job reports finished. Where every
 /// item succeeded, the job knows the outcome and patches the host cache without asking LXD; a host
-/// with a failed item (perhaps it went away) or nothing to patch is re-listed now. The background
-/// poller is woken for memory and addresses.
+/// with a failed item (perhaps it went away) or nothing to patch is re-listed now. The patch wakes
+/// the state readers for the memory and addresses of containers it started; the lister is woken
+/// to confirm the rest.
 async fn show_outcomes(state: &AppState, ctx: &JobContext, outcomes: &[(JobItem, bool)]) {
     let now = match ctx.kind {
         JobKind::Deploy if !ctx.job.then_start => Some(lxd::StatusCode::STOPPED),

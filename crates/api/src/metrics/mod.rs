@@ -133,6 +133,7 @@ pub struct Metrics {
     lxd_duration: HistogramFamily<LxdRouteLabels>,
     host_events: Family<EventLabels, Counter>,
     cache_age: Family<HostLabels, Gauge<f64, AtomicU64>>,
+    state_age: Family<HostLabels, Gauge<f64, AtomicU64>>,
     host_online: Family<HostLabels, Gauge>,
     events_connected: Family<HostLabels, Gauge>,
     db_connections: Family<PoolLabels, Gauge>,
@@ -164,6 +165,7 @@ impl Default for Metrics {
             lxd_duration: Family::new_with_constructor(lxd_buckets),
             host_events: Family::default(),
             cache_age: Family::default(),
+            state_age: Family::default(),
             host_online: Family::default(),
             events_connected: Family::default(),
             db_connections: Family::default(),
@@ -220,9 +222,15 @@ impl Default for Metrics {
         );
         registry.register_with_unit(
             "host_cache_age",
-            "Age of each host's last listing in the host cache (memory and addresses; status follows events)",
+            "Age of each host's last listing in the host cache (status and config; events keep status younger)",
             Unit::Seconds,
             metrics.cache_age.clone(),
+        );
+        registry.register_with_unit(
+            "host_state_age",
+            "Age of the oldest memory and address reading among each host's running containers",
+            Unit::Seconds,
+            metrics.state_age.clone(),
         );
         registry.register(
             "host_online",
@@ -320,11 +328,15 @@ impl Metrics {
         let names = state.hosts.names();
         let live = state.cache.event_streams();
         self.cache_age.clear();
+        self.state_age.clear();
         self.host_online.clear();
         self.events_connected.clear();
         for (id, snapshot) in state.cache.all() {
             let host = HostLabels { host: names.get(&id).cloned().unwrap_or_else(|| id.to_string()) };
             self.cache_age.get_or_create(&host).set(snapshot.age().as_secs_f64());
+            if let Some(age) = snapshot.state_age() {
+                self.state_age.get_or_create(&host).set(age.as_secs_f64());
+            }
             self.host_online.get_or_create(&host).set(i64::from(snapshot.instances.is_ok()));
             let connected = live.get(&id).is_some_and(|s| s.connected);
             self.events_connected.get_or_create(&host).set(i64::from(connected));

@@ -404,6 +404,7 @@ mod tests {
                     status_code: lxd::StatusCode::RUNNING,
                     memory: 0,
                     addresses: addresses.iter().map(|a| a.to_string()).collect(),
+                    state_read: None,
                     deployment: String::new(),
                     instance: String::new(),
                     proxies: HashMap::new(),

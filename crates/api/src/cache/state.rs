@@ -1,0 +1,222 @@
+//! Memory and addresses, read container by container.
+//!
+//! LXD 5.0 computes a running container's state by forking `lxd forknet info` into it for its
+//! network, ~16 ms of its CPU per container whether the containers are listed with
+//! `recursion=2` or read one by one (100 containers: 3.06 s of LXD's CPU listed, 3.21 s read four
+//! at a time). A listing answers only when its last container is done, with every figure as old
+//! as its start: at 250 containers a host's memory was one listing old when it landed and two
+//! when it was replaced, and a listing that ran over its bound took the whole host offline. Read
+//! one by one, each figure carries its own time, the oldest is re-read first, and how long the
+//! readings take says nothing about whether the host answers (the listing says that).
+//!
+//! One task per host ([`super::tasks`]). Every interval a round reads every running container the
+//! host's snapshot has, oldest reading first, [`READERS`] at a time; a round that takes longer than
+//! the interval is followed by the next at once, never overlapped, so LXD computes each
+//! container's state at most once per interval. Between rounds, any change to the snapshots (a
+//! job started containers, an event said one started) wakes the task to read the containers that
+//! have no reading yet, so a new container's memory shows within one reading, not one round.
+//! Readings are recorded every [`FLUSH`] rather than one by one: each recording is a change
+//! that makes the overview render anew.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use mosaic_db::models::hosts::Host;
+use mosaic_types::HostId;
+
+use super::HostCache;
+use crate::state::AppState;
+
+/// Containers of one host read at once: enough to keep LXD's cores busy (its work per reading is
+/// one fork and a few cgroup reads), few enough to leave room for the jobs' calls.
+const READERS: usize = 4;
+/// How often readings in flight are recorded.
+const FLUSH: Duration = Duration::from_millis(250);
+
+/// One container's memory and addresses, and when they were asked for.
+#[derive(Debug)]
+pub(super) struct Reading {
+    name: String,
+    memory: u64,
+    addresses: Vec<String>,
+    at: Instant,
+}
+
+/// Which containers a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every running container, oldest reading first.
+    Round,
+    /// Running containers with no reading yet.
+    Unread,
+}
+
+impl HostCache {
+    /// How many state readings the cache has asked LXD for.
+    pub fn state_reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every running container the cache knows on a host that answers has been read
+    /// since `since` (tests and benchmarks wait on it, as on [`HostCache::refreshed_since`]).
+    pub async fn read_since(&self, since: Instant) {
+        loop {
+            let generation = self.generation();
+            if self.all().values().all(|snapshot| snapshot.read_since(since)) {
+                return;
+            }
+            self.changed_since(generation).await;
+        }
+    }
+
+    /// One host's reader, for as long as the host is registered.
+    pub(super) async fn read_states(self: Arc<Self>, state: AppState, host: Host) {
+        let interval = state.settings.cache_interval;
+        loop {
+            let round = tokio::time::Instant::now();
+            let mut tried = HashSet::new();
+            self.read_pass(&state, &host, Pass::Round, &mut tried).await;
+            tried.clear();
+            loop {
+                let generation = self.generation();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(round + interval) => break,
+                    _ = self.changed_since(generation) => {}
+                }
+                self.read_pass(&state, &host, Pass::Unread, &mut tried).await;
+            }
+        }
+    }
+
+    /// Reads the containers `pass` picks and not in `tried` (which it extends: a container whose
+    /// reading failed is not asked again before the next round).
+    async fn read_pass(&self, state: &AppState, host: &Host, pass: Pass, tried: &mut HashSet<String>) {
+        let names: Vec<String> = self.due(host.id, pass).into_iter().filter(|n| !tried.contains(n)).collect();
+        if names.is_empty() {
+            return;
+        }
+        let client = match state.hosts.get(host, &state.identity) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::debug!(host = %host.name, error = %format!("{e:#}"), "state reader: no client");
+                return;
+            }
+        };
+        tried.extend(names.iter().cloned());
+        self.reads.fetch_add(names.len() as u64, Ordering::Relaxed);
+        let timeout = state.settings.lxd_probe_timeout * 4;
+        let mut readings =
+            futures::stream::iter(names).map(|name| read(&client, name, timeout)).buffer_unordered(READERS);
+        let mut flush = tokio::time::interval(FLUSH);
+        let mut batch = Vec::new();
+        loop {
+            tokio::select! {
+                next = readings.next() => match next {
+                    Some(Ok(reading)) => batch.push(reading),
+                    Some(Err((name, why))) => {
+                        tracing::debug!(host = %host.name, instance = %name, error = %why, "state reader: no reading");
+                    }
+                    None => break,
+                },
+                _ = flush.tick() => self.record(host.id, std::mem::take(&mut batch)),
+            }
+        }
+        self.record(host.id, batch);
+    }
+
+    /// The host's containers to read in this pass: running, reachable, oldest reading first.
+    fn due(&self, host: HostId, pass: Pass) -> Vec<String> {
+        let Some(snapshot) = self.all().remove(&host) else { return Vec::new() };
+        let mut due: Vec<(Option<Instant>, &String)> = snapshot
+            .readable()
+            .filter(|(_, o)| pass == Pass::Round || o.state_read.is_none())
+            .map(|(name, o)| (o.state_read, name))
+            .collect();
+        // `None` (never read) sorts first.
+        due.sort();
+        due.into_iter().map(|(_, name)| name.clone()).collect()
+    }
+
+    /// Records readings in the host's snapshot, each on a container still running whose reading
+    /// is older.
+    pub(super) fn record(&self, host: HostId, readings: Vec<Reading>) {
+        if readings.is_empty() {
+            return;
+        }
+        let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
+        let Some(snapshot) = hosts.snapshots.get(&host) else { return };
+        let Ok(seen) = &snapshot.instances else { return };
+        let mut seen = seen.clone();
+        let mut recorded = false;
+        for reading in readings {
+            if let Some(o) = seen.get_mut(&reading.name)
+                && o.status_code == lxd::StatusCode::RUNNING
+                && o.state_read.is_none_or(|before| before < reading.at)
+            {
+                o.memory = reading.memory;
+                o.addresses = reading.addresses;
+                o.state_read = Some(reading.at);
+                recorded = true;
+            }
+        }
+        if !recorded {
+            return;
+        }
+        let snapshot = super::Snapshot { instances: Ok(seen), ..(**snapshot).clone() };
+        hosts.snapshots.insert(host, Arc::new(snapshot));
+        drop(hosts);
+        self.changed();
+    }
+}
+
+impl super::Snapshot {
+    /// The containers whose state can be read: running, on a host and member that answer.
+    pub(super) fn readable(&self) -> impl Iterator<Item = (&String, &super::Observed)> {
+        let seen = self.instances.as_ref().ok().into_iter().flatten();
+        seen.filter(|(_, o)| o.status_code == lxd::StatusCode::RUNNING && !o.unreachable())
+            .filter(|(_, o)| !self.member_down(&o.location))
+    }
+
+    /// Whether every readable container has been read since `since`.
+    pub(super) fn read_since(&self, since: Instant) -> bool {
+        self.readable().all(|(_, o)| o.state_read.is_some_and(|at| at >= since))
+    }
+}
+
+/// Reads one container's state; why not, with its name, if LXD did not say or it is not running.
+async fn read(client: &lxd::Client, name: String, timeout: Duration) -> Result<Reading, (String, String)> {
+    let Ok(parsed) = lxd::InstanceName::parse(&name) else {
+        return Err((name, "not a name LXD accepts".into()));
+    };
+    let at = Instant::now();
+    let state = match tokio::time::timeout(timeout, client.instance_state(&parsed)).await {
+        Ok(Ok(state)) => state,
+        Ok(Err(e)) => return Err((name, e.to_string())),
+        Err(_) => return Err((name, format!("no answer within {} s", timeout.as_secs()))),
+    };
+    if state.status_code != lxd::StatusCode::RUNNING {
+        return Err((name, format!("it is {} now", state.status)));
+    }
+    Ok(Reading { name, memory: state.memory.usage, addresses: addresses_of(state.network), at })
+}
+
+/// The addresses of every interface but loopback.
+fn addresses_of(network: Option<std::collections::HashMap<String, lxd::NetworkState>>) -> Vec<String> {
+    network
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| name != "lo")
+        .flat_map(|(_, n)| n.addresses.into_iter().map(|a| a.address))
+        .collect()
+}
+
+#[cfg(test)]
+impl Reading {
+    /// A reading for the cache's unit tests.
+    pub(super) fn new(name: &str, memory: u64, at: Instant) -> Self {
+        Reading { name: name.into(), memory, addresses: Vec::new(), at }
+    }
+}
