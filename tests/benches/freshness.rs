@@ -9,7 +9,7 @@
 //!    host's socket, as an operator with `lxc` would), and the time from LXD finishing the
 //!    change to `GET /api/v1/deployments/{id}` showing it is taken (waiting on the host cache's
 //!    change counter, not sleeping);
-//! 2. **memory age**: `GET /api/v1/deployments/{id}` is read every 100 ms for
+//! 2. **memory age**: `GET /api/v1/deployments/{id}` is read every 100 ms (`MOSAIC_BENCH_SAMPLE_MS`) for
 //!    `MOSAIC_BENCH_SECONDS` (60) and the age of its oldest LXD figure per host (`data_age_ms`:
 //!    status from the listing, memory and addresses from each container's own reading) is
 //!    recorded, with the time one listing of a host takes (`recursion=1`, as the cache lists),
@@ -96,7 +96,7 @@ async fn status_age(app: &TestApp, id: &str, samples: usize) -> Result<Vec<f64>,
     Ok(ages)
 }
 
-async fn memory_age(app: &TestApp, id: &str, duration: Duration) -> Vec<f64> {
+async fn memory_age(app: &TestApp, id: &str, duration: Duration, every: Duration) -> Vec<f64> {
     let started = Instant::now();
     let mut ages = Vec::new();
     while started.elapsed() < duration {
@@ -106,7 +106,7 @@ async fn memory_age(app: &TestApp, id: &str, duration: Duration) -> Vec<f64> {
                 ages.push(age);
             }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(every).await;
     }
     ages.sort_by(f64::total_cmp);
     ages
@@ -162,7 +162,7 @@ async fn measure(
     hosts: [String; 2],
     knobs: Knobs,
 ) -> Result<(), String> {
-    let Knobs { n, interval, seconds, samples, deadline } = knobs;
+    let Knobs { n, interval, seconds, samples, deadline, every } = knobs;
     let deployed = Instant::now();
     let deploy =
         json!({"start": true, "cloud_configs": [{"cloud_config_id": cc, "count": n, "hosts": hosts}]});
@@ -201,7 +201,7 @@ async fn measure(
     );
     let (calls, reads) = (app.state.cache.lxd_calls(), app.state.cache.state_reads());
     let started = Instant::now();
-    let memory = memory_age(&app, &id, seconds).await;
+    let memory = memory_age(&app, &id, seconds, every).await;
     let minutes = started.elapsed().as_secs_f64() / 60.0;
     let per_minute = (app.state.cache.lxd_calls() - calls) as f64 / minutes;
     let reads_per_minute = (app.state.cache.state_reads() - reads) as f64 / minutes;
@@ -225,6 +225,7 @@ struct Knobs {
     seconds: Duration,
     samples: usize,
     deadline: Duration,
+    every: Duration,
 }
 
 #[tokio::main]
@@ -235,6 +236,7 @@ async fn main() {
         seconds: Duration::from_secs(var("MOSAIC_BENCH_SECONDS", 60) as u64),
         samples: var("MOSAIC_BENCH_SAMPLES", 10),
         deadline: Duration::from_secs(60 * var("MOSAIC_BENCH_DEADLINE_MINUTES", 45) as u64),
+        every: Duration::from_millis(var("MOSAIC_BENCH_SAMPLE_MS", 100) as u64),
     };
     let app = Arc::new(
         spawn_app_with(|s| {
