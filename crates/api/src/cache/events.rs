@@ -1,12 +1,11 @@
 //! Fresh status from each host's event stream.
 //!
-//! Listing a host's containers with state costs LXD ~13 ms per running container, so the poller
-//! can refresh memory and addresses only every few seconds, and on a full host a poll takes
-//! seconds itself. Status changes cannot wait that long: someone stopping a container with `lxc`
-//! must show in the overview at once. So every host also gets a subscription to its lifecycle
-//! events (`/1.0/events?type=lifecycle`, over the same pinned TLS or socket as its requests), and
-//! each event about one of Mosaic's containers patches the host's snapshot within milliseconds,
-//! through [`HostCache::apply`] (a poll that started before the event cannot undo it).
+//! The listing runs every few seconds (the cache interval), and status cannot wait that long:
+//! someone stopping a container with `lxc` must show in the overview at once. So every host also
+//! gets a subscription to its lifecycle events (`/1.0/events?type=lifecycle`, over the same
+//! pinned TLS or socket as its requests), and each event about one of Mosaic's containers patches
+//! the host's snapshot within milliseconds, through [`HostCache::apply`] (a poll that started
+//! before the event cannot undo it).
 //!
 //! An event names a container and what happened to it. For a container the snapshot knows, the
 //! action says its new status (`instance-started` → running, `instance-stopped` and
@@ -18,10 +17,10 @@
 //!
 //! A stream that drops is reconnected with back-off (1 s, doubling to 30 s); meanwhile the host's
 //! status comes from polling alone, every cache interval, and the host's status says so
-//! ([`StreamStatus`], shown in `GET /hosts` and `GET /v1/health`). Polling never stops: it is
-//! what brings memory and addresses, and it bounds how stale status can be when a stream died
-//! without a word (pings find that within three ping intervals). After a reconnection the
-//! poller is woken, since events were missed meanwhile.
+//! ([`StreamStatus`], shown in `GET /hosts` and `GET /v1/health`). Listing never stops: it
+//! bounds how stale status can be when a stream died without a word (pings find that within
+//! three ping intervals). After a reconnection the lister is woken, since events were missed
+//! meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
