@@ -237,6 +237,11 @@ impl HostCache {
         self.hosts.read().unwrap_or_else(|e| e.into_inner()).snapshots.clone()
     }
 
+    /// The latest snapshot of one host.
+    pub fn get(&self, host: HostId) -> Option<Arc<Snapshot>> {
+        self.hosts.read().unwrap_or_else(|e| e.into_inner()).snapshots.get(&host).cloned()
+    }
+
     /// Applies what a job did (or an event said) to a host's snapshot, without asking LXD: a
     /// finished job's changes show at once. Memory and addresses of a container that just started
     /// come with its first reading, which the change itself prompts ([`state`]).

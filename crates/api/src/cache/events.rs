@@ -170,7 +170,7 @@ impl HostCache {
         let Some(lifecycle) = event.lifecycle() else { return };
         let Some(name) = lifecycle.instance_name() else { return };
         let action = lifecycle.action.as_str();
-        let known = self.all().get(&host.id).and_then(|s| s.instances.as_ref().ok()?.get(name).cloned());
+        let known = self.get(host.id).and_then(|s| s.instances.as_ref().ok()?.get(name).cloned());
         let keys = known.as_ref().map(|k| (k.deployment.clone(), k.instance.clone()));
         let mut changes = Vec::new();
         if action == "instance-renamed"

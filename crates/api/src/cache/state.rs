@@ -159,6 +159,11 @@ impl HostCache {
         let mut readings = futures::stream::iter(names)
             .map(|name| async move {
                 self.idle(host.id).await;
+                // A host the listing found offline meanwhile is not asked for the rest of the
+                // round (each reading would wait out its timeout).
+                if self.get(host.id).is_none_or(|s| s.instances.is_err()) {
+                    return Err((name, "the host does not answer its listing".to_owned()));
+                }
                 self.reads.fetch_add(1, Ordering::Relaxed);
                 read(client, name, timeout).await
             })
@@ -182,7 +187,7 @@ impl HostCache {
 
     /// The host's containers to read in this pass: running, reachable, oldest reading first.
     fn due(&self, host: HostId, pass: Pass) -> Vec<String> {
-        let Some(snapshot) = self.all().remove(&host) else { return Vec::new() };
+        let Some(snapshot) = self.get(host) else { return Vec::new() };
         let mut due: Vec<(Option<Instant>, &String)> = snapshot
             .readable()
             .filter(|(_, o)| pass == Pass::Round || o.state_read.is_none())
