@@ -175,6 +175,23 @@ struct Hosts {
     pending: HashMap<HostId, Vec<Pending>>,
 }
 
+impl Hosts {
+    /// Replaces a host's snapshot with a copy whose containers `edit` changed (readers share
+    /// snapshots, so one is never changed in place). `false`, and nothing replaced, when the host
+    /// has no snapshot with containers or `edit` says it changed nothing.
+    fn edit(&mut self, host: HostId, edit: impl FnOnce(&mut HashMap<String, Observed>) -> bool) -> bool {
+        let Some(snapshot) = self.snapshots.get(&host) else { return false };
+        let Ok(seen) = &snapshot.instances else { return false };
+        let mut seen = seen.clone();
+        if !edit(&mut seen) {
+            return false;
+        }
+        let snapshot = Snapshot { instances: Ok(seen), ..(**snapshot).clone() };
+        self.snapshots.insert(host, Arc::new(snapshot));
+        true
+    }
+}
+
 /// The cache.
 #[derive(Debug)]
 pub struct HostCache {
@@ -249,14 +266,13 @@ impl HostCache {
     pub fn apply(&self, host: HostId, changes: Vec<Change>) -> bool {
         let at = Instant::now();
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
-        let Some(snapshot) = hosts.snapshots.get(&host) else { return false };
-        let Ok(seen) = &snapshot.instances else { return false };
-        let mut seen = seen.clone();
-        for change in &changes {
-            patch(&mut seen, change);
+        let patched = hosts.edit(host, |seen| {
+            changes.iter().for_each(|change| patch(seen, change));
+            true
+        });
+        if !patched {
+            return false;
         }
-        let snapshot = Snapshot { instances: Ok(seen), ..(**snapshot).clone() };
-        hosts.snapshots.insert(host, Arc::new(snapshot));
         hosts
             .pending
             .entry(host)

@@ -20,10 +20,10 @@
 //!
 //! Readings yield to jobs. LXD's CPU is what both need: while a deploy of 100 containers ran, the
 //! readings of the containers it started took a deploy + start from 1.0× to 1.37× the time of the
-//! same LXD calls made directly. So while a job of this server is making LXD changes on a host
-//! ([`HostCache::changing`]), that host's readings wait; its status stays live (events, the job's
-//! own patches) and its memory figures show their age. Jobs of other servers over the same
-//! database are not seen.
+//! same LXD calls made directly. So while a job of this server is making LXD changes to an
+//! instance (each job step holds [`HostCache::changing`] for its host), that host's readings
+//! wait; its status stays live (events, the job's own patches) and its memory figures show their
+//! age. Jobs of other servers over the same database are not seen.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -61,23 +61,21 @@ enum Pass {
     Unread,
 }
 
-/// Held while a job makes LXD changes on some hosts; their state readings wait until it is
-/// dropped.
+/// Held while a job makes LXD changes on a host; its state readings wait until every such guard
+/// is dropped.
 #[derive(Debug)]
 pub struct Changing<'a> {
     cache: &'a HostCache,
-    hosts: Vec<HostId>,
+    host: HostId,
 }
 
 impl Drop for Changing<'_> {
     fn drop(&mut self) {
         self.cache.changing.send_modify(|changing| {
-            for host in &self.hosts {
-                if let Some(n) = changing.get_mut(host) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        changing.remove(host);
-                    }
+            if let Some(n) = changing.get_mut(&self.host) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    changing.remove(&self.host);
                 }
             }
         });
@@ -85,15 +83,10 @@ impl Drop for Changing<'_> {
 }
 
 impl HostCache {
-    /// Says that a job is making LXD changes on `hosts` until the guard is dropped.
-    pub fn changing(&self, hosts: impl IntoIterator<Item = HostId>) -> Changing<'_> {
-        let hosts: Vec<HostId> = hosts.into_iter().collect();
-        self.changing.send_modify(|changing| {
-            for host in &hosts {
-                *changing.entry(*host).or_default() += 1;
-            }
-        });
-        Changing { cache: self, hosts }
+    /// Says that a job is making LXD changes on `host` until the guard is dropped.
+    pub fn changing(&self, host: HostId) -> Changing<'_> {
+        self.changing.send_modify(|changing| *changing.entry(host).or_default() += 1);
+        Changing { cache: self, host }
     }
 
     /// Waits until no job of this server is making changes on `host`.
@@ -125,24 +118,26 @@ impl HostCache {
         let interval = state.settings.cache_interval;
         loop {
             let round = tokio::time::Instant::now();
+            self.read_pass(&state, &host, self.due(host.id, Pass::Round)).await;
+            // Containers asked for between rounds: one whose reading failed is not asked again
+            // before the next round.
             let mut tried = HashSet::new();
-            self.read_pass(&state, &host, Pass::Round, &mut tried).await;
-            tried.clear();
             loop {
                 let generation = self.generation();
                 tokio::select! {
                     _ = tokio::time::sleep_until(round + interval) => break,
                     _ = self.changed_since(generation) => {}
                 }
-                self.read_pass(&state, &host, Pass::Unread, &mut tried).await;
+                let unread: Vec<String> =
+                    self.due(host.id, Pass::Unread).into_iter().filter(|n| !tried.contains(n)).collect();
+                tried.extend(unread.iter().cloned());
+                self.read_pass(&state, &host, unread).await;
             }
         }
     }
 
-    /// Reads the containers `pass` picks and not in `tried` (which it extends: a container whose
-    /// reading failed is not asked again before the next round).
-    async fn read_pass(&self, state: &AppState, host: &Host, pass: Pass, tried: &mut HashSet<String>) {
-        let names: Vec<String> = self.due(host.id, pass).into_iter().filter(|n| !tried.contains(n)).collect();
+    /// Reads `names`, [`READERS`] at a time, recording the readings every [`FLUSH`].
+    async fn read_pass(&self, state: &AppState, host: &Host, names: Vec<String>) {
         if names.is_empty() {
             return;
         }
@@ -153,7 +148,6 @@ impl HostCache {
                 return;
             }
         };
-        tried.extend(names.iter().cloned());
         let timeout = state.settings.lxd_probe_timeout * 4;
         let client = &client;
         let mut readings = futures::stream::iter(names)
@@ -205,28 +199,25 @@ impl HostCache {
             return;
         }
         let mut hosts = self.hosts.write().unwrap_or_else(|e| e.into_inner());
-        let Some(snapshot) = hosts.snapshots.get(&host) else { return };
-        let Ok(seen) = &snapshot.instances else { return };
-        let mut seen = seen.clone();
-        let mut recorded = false;
-        for reading in readings {
-            if let Some(o) = seen.get_mut(&reading.name)
-                && o.status_code == lxd::StatusCode::RUNNING
-                && o.state_read.is_none_or(|before| before < reading.at)
-            {
-                o.memory = reading.memory;
-                o.addresses = reading.addresses;
-                o.state_read = Some(reading.at);
-                recorded = true;
+        let recorded = hosts.edit(host, |seen| {
+            let mut recorded = false;
+            for reading in readings {
+                if let Some(o) = seen.get_mut(&reading.name)
+                    && o.status_code == lxd::StatusCode::RUNNING
+                    && o.state_read.is_none_or(|before| before < reading.at)
+                {
+                    o.memory = reading.memory;
+                    o.addresses = reading.addresses;
+                    o.state_read = Some(reading.at);
+                    recorded = true;
+                }
             }
-        }
-        if !recorded {
-            return;
-        }
-        let snapshot = super::Snapshot { instances: Ok(seen), ..(**snapshot).clone() };
-        hosts.snapshots.insert(host, Arc::new(snapshot));
+            recorded
+        });
         drop(hosts);
-        self.changed();
+        if recorded {
+            self.changed();
+        }
     }
 }
 
@@ -291,8 +282,8 @@ mod tests {
         let cache = HostCache::default();
         let (a, b) = (HostId::new(), HostId::new());
         assert!(cache.idle(a).now_or_never().is_some(), "no job: readings go on");
-        let deploy = cache.changing([a]);
-        let another = cache.changing([a, b]);
+        let deploy = cache.changing(a);
+        let another = (cache.changing(a), cache.changing(b));
         assert!(cache.idle(a).now_or_never().is_none());
         assert!(cache.idle(b).now_or_never().is_none());
         drop(another);

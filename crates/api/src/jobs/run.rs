@@ -336,8 +336,6 @@ async fn work(
         host: item.host_id,
         member: ctx.instances.get(&item.instance_id).and_then(|i| i.location.clone()),
     };
-    // State readings of these hosts wait while the changes are made (not the readiness checks).
-    let changing = state.cache.changing(ctx.images.keys().copied());
     let results = state
         .limiter
         .run(pending.into_iter().map(|item| (slot(&item), item)), |item| {
@@ -365,7 +363,6 @@ async fn work(
             }
         })
         .await;
-    drop(changing);
     let mut checks = std::mem::take(&mut *checks.lock().unwrap_or_else(|e| e.into_inner()));
     while let Some(check) = checks.join_next().await {
         match check {

@@ -63,6 +63,8 @@ pub async fn run_item(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
     };
     let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
+    // The host's state readings wait while its LXD changes are made (not the readiness checks).
+    let _changing = ctx.state.cache.changing(row.host_id);
     match ctx.kind {
         JobKind::Deploy => {
             let created = create(ctx, &client, row, &name).await?;
@@ -89,6 +91,7 @@ pub async fn bring_up(ctx: &JobContext, item: &JobItem) -> Result<Then, Error> {
         .ok_or_else(|| Error::Gone("the instance no longer exists".into()))?;
     let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
+    let _changing = ctx.state.cache.changing(row.host_id);
     let created = create(ctx, &client, row, &name).await?;
     start(ctx, &client, row, &name, created).await
 }
@@ -101,6 +104,7 @@ pub async fn take_down(ctx: &JobContext, item: &JobItem) -> Result<(), Error> {
     let Some(row) = ctx.instances.get(&item.instance_id) else { return Ok(()) };
     let name = instance_name(row)?;
     let client = ctx.client(row.host_id)?;
+    let _changing = ctx.state.cache.changing(row.host_id);
     delete(ctx, &client, row, &name).await
 }
 
