@@ -51,7 +51,9 @@ async fn the_walkthrough_deploy_start_stop_start_delete_with_cloud_init() {
     let image = &env().image_cloudinit;
     let web = app.cloud_config("Webservers", "My_Site", image, WEB).await;
     let db = app.cloud_config("Mysql", "My_Site", image, DB).await;
-    let id = app.deployment("My_Site", &[&web, &db]).await;
+    // Not `My_Site`: the browser walkthrough makes that one's containers on the same hosts, and
+    // container names come from the deployment's name.
+    let id = app.deployment("Api_Site", &[&web, &db]).await;
 
     // Deploy 2 webservers on A and 1 database on B, with `default` as extra profile.
     let deploy = json!({"cloud_configs": [
@@ -72,11 +74,14 @@ async fn the_walkthrough_deploy_start_stop_start_delete_with_cloud_init() {
     let [on_a, on_b] = in_lxd(&id).await;
     let mut names_a: Vec<_> = on_a.keys().cloned().collect();
     names_a.sort();
-    assert_eq!(names_a, ["my-site-webservers-1", "my-site-webservers-2"]);
-    assert_eq!(on_b.keys().cloned().collect::<Vec<_>>(), ["my-site-mysql-1"]);
+    assert_eq!(names_a, ["api-site-webservers-1", "api-site-webservers-2"]);
+    assert_eq!(on_b.keys().cloned().collect::<Vec<_>>(), ["api-site-mysql-1"]);
     assert!(on_a.values().chain(on_b.values()).all(|running| !running));
-    let created =
-        env().hosts[0].admin().instance(&InstanceName::parse("my-site-webservers-1").unwrap()).await.unwrap();
+    let created = env().hosts[0]
+        .admin()
+        .instance(&InstanceName::parse("api-site-webservers-1").unwrap())
+        .await
+        .unwrap();
     assert_eq!(created.config["user.user-data"], WEB);
     assert!(created.profiles == ["default"]);
     assert_eq!(created.config["user.mosaic.deployment"], id);
@@ -103,9 +108,12 @@ async fn the_walkthrough_deploy_start_stop_start_delete_with_cloud_init() {
         assert!(instance["first_started_at"].is_string() && instance["last_started_at"].is_string());
     }
     // ...checked inside the containers, through LXD.
-    assert_eq!(exec(0, "my-site-webservers-2", &["cat", "/etc/mosaic-site"]).await.stdout, "web tier\n");
-    assert_eq!(exec(0, "my-site-webservers-1", &["cat", "/var/tmp/mosaic-role"]).await.stdout, "webserver\n");
-    assert_eq!(exec(1, "my-site-mysql-1", &["cat", "/var/tmp/mosaic-role"]).await.stdout, "database\n");
+    assert_eq!(exec(0, "api-site-webservers-2", &["cat", "/etc/mosaic-site"]).await.stdout, "web tier\n");
+    assert_eq!(
+        exec(0, "api-site-webservers-1", &["cat", "/var/tmp/mosaic-role"]).await.stdout,
+        "webserver\n"
+    );
+    assert_eq!(exec(1, "api-site-mysql-1", &["cat", "/var/tmp/mosaic-role"]).await.stdout, "database\n");
 
     // The overview agrees.
     let overview: Vec<Value> = app.list("/api/v1/deployments").await;
