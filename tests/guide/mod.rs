@@ -64,8 +64,10 @@ async fn the_guides_python_snippet_runs() {
         let mut conn = app.state.pool.get().unwrap();
         i::job_items.select((i::instance_name, i::step, i::error)).load(&mut conn).unwrap()
     };
+    // `Py_Site`, not `My_Site`: container names come from the deployment's name, and the browser
+    // walkthrough makes `My_Site`'s on the same hosts (a CI run had this snippet stop them mid-deploy).
     for line in
-        ["deploy: succeeded 2/2", "running: 2", "found: ['My_Site']", "stop: succeeded", "delete: succeeded"]
+        ["deploy: succeeded 2/2", "running: 2", "found: ['Py_Site']", "stop: succeeded", "delete: succeeded"]
     {
         assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}\njob items: {items:#?}");
     }
