@@ -11,6 +11,8 @@ async fn without_a_database_url_mosaic_runs_and_stops_its_own_cluster() {
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         phone_home_listen: "127.0.0.1:0".parse().unwrap(),
+        // Not the default 9464: other tests run servers on this machine at the same time.
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
         admin_token: Some(SecretString::from("mosaic_embedded_test_0123456789abcdef".to_owned())),
         local_lxd_socket: Some(env().hosts[0].socket.clone()),

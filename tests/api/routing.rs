@@ -210,6 +210,7 @@ async fn a_deployment_is_a_service_behind_its_own_haproxy() {
     let mut first = tokio::process::Command::new(mosaic_binary())
         .env("MOSAIC_LISTEN", format!("127.0.0.1:{port}"))
         .env("MOSAIC_PHONE_HOME_LISTEN", "127.0.0.1:0")
+        .env("MOSAIC_METRICS_LISTEN", "127.0.0.1:0")
         .env("MOSAIC_DATABASE_URL", &url)
         .env("MOSAIC_DATA_DIR", &data_dir)
         .env("MOSAIC_ADMIN_TOKEN", token)
