@@ -49,4 +49,12 @@ async fn a_taken_port_fails_start_and_reload_and_the_old_config_keeps_serving() 
     assert_eq!(hx.processes().await.unwrap().reloads, 0);
     assert_eq!(get_once(loopback(port), "/").await.unwrap(), (200, "a".to_owned()));
     drop(taken);
+
+    // Another HAProxy (another Mosaic on this machine) cannot share the port this one serves:
+    // without `noreuseport` both would bind it and split its connections.
+    let other = DataDir::new("taken3");
+    let err = Haproxy::start(other.settings(), &config(vec![http_service("web", port)])).await.unwrap_err();
+    assert!(matches!(err, haproxy::Error::StartFailed { .. }), "{err:?}");
+    assert!(err.to_string().contains("cannot bind socket"), "{err}");
+    assert_eq!(get_once(loopback(port), "/").await.unwrap(), (200, "a".to_owned()));
 }

@@ -346,6 +346,11 @@ impl Config {
             paths.admin_socket.display()
         );
         let _ = writeln!(out, "    pidfile {}", paths.pidfile.display());
+        // Without SO_REUSEPORT a port another process holds fails the bind, instead of the two
+        // silently sharing its connections (Linux lets two listeners of one user share a port
+        // when both ask for it, and HAProxy asks by default). Reloads are unaffected: the new
+        // worker takes the old one's listeners through the admin socket (`expose-fd listeners`).
+        let _ = writeln!(out, "    noreuseport");
         let _ = writeln!(out, "    maxconn {}", self.global.maxconn);
         let _ = writeln!(out, "    server-state-file {}", paths.state_file.display());
         if let Some(d) = self.global.hard_stop_after {
@@ -622,6 +627,7 @@ global
     master-worker
     stats socket /var/lib/mosaic/haproxy/admin.sock mode 600 level admin expose-fd listeners
     pidfile /var/lib/mosaic/haproxy/haproxy.pid
+    noreuseport
     maxconn 4096
     server-state-file /var/lib/mosaic/haproxy/server-state
 
