@@ -209,3 +209,46 @@ async fn a_cut_event_stream_falls_back_to_polling_and_says_so() {
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     app.untrust().await;
 }
+
+#[tokio::test]
+async fn a_host_that_stops_answering_mid_round_is_not_read_for_the_rest_of_it() {
+    let app = spawn_app().await; // lists and reads every second
+    let relay = Relay::start(address(1)).await;
+    let b = app.register_host_at("lxd-b-skipped", &relay.url(), 1).await;
+    let (id, _) = deploy_one_each(&app, &[&b], "skip").await;
+    app.fresh_cache().await;
+    let cache = &app.state.cache;
+
+    // A job changing the host holds its readings: the next round takes its running containers
+    // (this test's and any other on the host) and waits.
+    let job = cache.changing(b.parse().unwrap());
+    eventually(Duration::from_secs(10), "a round to wait for the job", || async {
+        (cache.readings_waiting() > 0).then_some(())
+    })
+    .await;
+    let (reads, skips) = (cache.state_reads(), cache.state_skips());
+
+    // The host stops answering; its listing says so.
+    relay.cut();
+    eventually(Duration::from_secs(20), "the listing to find the host offline", || async {
+        (host_status(&app, &b).await["online"] == false).then_some(())
+    })
+    .await;
+
+    // The job ends: the round goes on without asking the host for any of its containers (a host
+    // that hangs rather than refuses would make each reading wait out its timeout).
+    drop(job);
+    eventually(Duration::from_secs(10), "the round to drop its readings", || async {
+        (cache.state_skips() > skips && cache.readings_waiting() == 0).then_some(())
+    })
+    .await;
+    assert_eq!(cache.state_reads(), reads, "a host its listing found offline was asked for states");
+
+    relay.restore().await;
+    eventually(Duration::from_secs(10), "polling to find the host back", || async {
+        (host_status(&app, &b).await["online"] == true).then_some(())
+    })
+    .await;
+    assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
+    app.untrust().await;
+}

@@ -204,6 +204,8 @@ pub struct HostCache {
     calls: std::sync::atomic::AtomicU64,
     /// State readings asked for so far.
     reads: std::sync::atomic::AtomicU64,
+    /// State readings not asked for because the host stopped answering its listing mid-round.
+    skips: std::sync::atomic::AtomicU64,
     /// Jobs of this server changing each host now: state readings wait for them ([`state`]).
     changing: tokio::sync::watch::Sender<HashMap<HostId, usize>>,
     /// Counts changes to the snapshots (see [`HostCache::generation`]).
@@ -222,6 +224,7 @@ impl Default for HostCache {
             refreshed: tokio::sync::watch::channel(None).0,
             calls: std::sync::atomic::AtomicU64::new(0),
             reads: std::sync::atomic::AtomicU64::new(0),
+            skips: std::sync::atomic::AtomicU64::new(0),
             changing: tokio::sync::watch::channel(HashMap::new()).0,
             generation: std::sync::atomic::AtomicU64::new(0),
             changes: tokio::sync::watch::channel(0).0,

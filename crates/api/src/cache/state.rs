@@ -101,6 +101,18 @@ impl HostCache {
         self.reads.load(Ordering::Relaxed)
     }
 
+    /// How many state readings are waiting for a job of this server to finish changing their
+    /// host (tests wait on it: a round has taken its containers and holds).
+    pub fn readings_waiting(&self) -> usize {
+        // Only `idle` subscribes, and drops its receiver as soon as the host is idle.
+        self.changing.receiver_count()
+    }
+
+    /// How many readings a round dropped because its host had stopped answering its listing.
+    pub fn state_skips(&self) -> u64 {
+        self.skips.load(Ordering::Relaxed)
+    }
+
     /// Waits until every running container the cache knows on a host that answers has been read
     /// since `since` (tests and benchmarks wait on it, as on [`HostCache::refreshed_since`]).
     pub async fn read_since(&self, since: Instant) {
@@ -156,6 +168,7 @@ impl HostCache {
                 // A host the listing found offline meanwhile is not asked for the rest of the
                 // round (each reading would wait out its timeout).
                 if self.get(host.id).is_none_or(|s| s.instances.is_err()) {
+                    self.skips.fetch_add(1, Ordering::Relaxed);
                     return Err((name, "the host does not answer its listing".to_owned()));
                 }
                 self.reads.fetch_add(1, Ordering::Relaxed);
@@ -246,8 +259,19 @@ async fn read(client: &lxd::Client, name: String, timeout: Duration) -> Result<R
         Ok(Err(e)) => return Err((name, e.to_string())),
         Err(_) => return Err((name, format!("no answer within {} s", timeout.as_secs()))),
     };
+    reading(name, state, at)
+}
+
+/// What a container's state says, if it is a reading.
+fn reading(name: String, state: lxd::InstanceState, at: Instant) -> Result<Reading, (String, String)> {
     if state.status_code != lxd::StatusCode::RUNNING {
         return Err((name, format!("it is {} now", state.status)));
+    }
+    // LXD says 0 bytes when it could not read the container's cgroup (it drops the error; a
+    // loaded CI run saw it): a running container always uses memory, so that is no reading and
+    // the previous one stays, with its age.
+    if state.memory.usage == 0 {
+        return Err((name, "LXD could not read its memory (it said 0 bytes)".into()));
     }
     Ok(Reading { name, memory: state.memory.usage, addresses: addresses_of(state.network), at })
 }
@@ -276,6 +300,25 @@ mod tests {
     use mosaic_types::HostId;
 
     use crate::cache::HostCache;
+
+    #[test]
+    fn a_running_container_said_to_use_no_memory_is_no_reading() {
+        let state = |status: &str, code: u16, usage: u64| -> lxd::InstanceState {
+            serde_json::from_value(serde_json::json!({
+                "status": status, "status_code": code, "memory": {"usage": usage},
+                "network": {"lo": {"addresses": [{"address": "127.0.0.1"}]},
+                            "eth0": {"addresses": [{"address": "10.1.2.3"}]}},
+            }))
+            .unwrap()
+        };
+        let at = std::time::Instant::now();
+        let read = super::reading("c1".into(), state("Running", 103, 4096), at).unwrap();
+        assert_eq!((read.memory, read.addresses), (4096, vec!["10.1.2.3".to_owned()]));
+        let (_, why) = super::reading("c1".into(), state("Running", 103, 0), at).unwrap_err();
+        assert!(why.contains("could not read its memory"), "{why}");
+        let (_, why) = super::reading("c1".into(), state("Stopped", 102, 0), at).unwrap_err();
+        assert_eq!(why, "it is Stopped now");
+    }
 
     #[test]
     fn readings_of_a_host_wait_while_a_job_changes_it() {
