@@ -57,6 +57,13 @@ async fn host_status(app: &TestApp, host: &str) -> Value {
     host["status"].clone()
 }
 
+/// Waits until the host's status says it answers (`online`) or not.
+async fn online(app: &TestApp, host: &str, online: bool, within: Duration) {
+    let what = if online { "polling to find the host back" } else { "the listing to find the host offline" };
+    eventually(within, what, || async { (host_status(app, host).await["online"] == online).then_some(()) })
+        .await;
+}
+
 async fn events_live(app: &TestApp, host: &str) {
     eventually(Duration::from_secs(20), "the host's event stream to open", || async {
         (host_status(app, host).await["events"]["live"] == true).then_some(())
@@ -183,10 +190,7 @@ async fn a_cut_event_stream_falls_back_to_polling_and_says_so() {
     })
     .await;
     relay.restore().await;
-    eventually(Duration::from_secs(5), "polling to find the host back", || async {
-        (host_status(&app, &b).await["online"] == true).then_some(())
-    })
-    .await;
+    online(&app, &b, true, Duration::from_secs(5)).await;
 
     // A change behind Mosaic's back shows by polling (within the interval and a listing), while
     // the stream is still down: status fell back to polling.
@@ -230,10 +234,7 @@ async fn a_host_that_stops_answering_mid_round_is_not_read_for_the_rest_of_it() 
 
     // The host stops answering; its listing says so.
     relay.cut();
-    eventually(Duration::from_secs(20), "the listing to find the host offline", || async {
-        (host_status(&app, &b).await["online"] == false).then_some(())
-    })
-    .await;
+    online(&app, &b, false, Duration::from_secs(20)).await;
 
     // The job ends: the round goes on without asking the host for any of its containers (a host
     // that hangs rather than refuses would make each reading wait out its timeout).
@@ -245,10 +246,7 @@ async fn a_host_that_stops_answering_mid_round_is_not_read_for_the_rest_of_it() 
     assert_eq!(cache.state_reads(), reads, "a host its listing found offline was asked for states");
 
     relay.restore().await;
-    eventually(Duration::from_secs(10), "polling to find the host back", || async {
-        (host_status(&app, &b).await["online"] == true).then_some(())
-    })
-    .await;
+    online(&app, &b, true, Duration::from_secs(10)).await;
     assert_eq!(app.delete_deployment(&id).await["state"], "succeeded");
     app.untrust().await;
 }
