@@ -77,6 +77,11 @@ async fn create_start_exec_stop_delete_on_each_host() {
             .expect("stop");
         let listed = client.instances(Some(&filter)).await.unwrap();
         assert_eq!(listed[0].status_code, StatusCode::STOPPED);
+        // LXD refuses to stop a stopped instance; killing one is no error.
+        let again = client.stop_instance(&name, None).await.unwrap().wait(OP_TIMEOUT).await.unwrap_err();
+        assert!(again.to_string().contains("already stopped"), "{again}");
+        client.kill_instance(&name, OP_TIMEOUT).await.expect("a stopped instance is killed");
+        assert!(client.is_stopped(&name).await.unwrap());
 
         client.delete_instance(&name).await.unwrap().wait(OP_TIMEOUT).await.expect("delete");
         assert!(client.instance_opt(&name).await.unwrap().is_none());

@@ -354,6 +354,25 @@ impl Client {
             .await
     }
 
+    /// Kills an instance and waits up to `timeout` for it. A stop that LXD fails but that left
+    /// the instance stopped (or gone) is a stop: on a loaded host LXD's own 30 s operation lock
+    /// can run out while the kill still completes, and a stop of a stopped instance is refused.
+    pub async fn kill_instance(&self, name: &InstanceName, timeout: Duration) -> Result<()> {
+        let killed = match self.stop_instance(name, None).await {
+            Ok(op) => op.wait(timeout).await.map(drop),
+            Err(e) => Err(e),
+        };
+        match killed {
+            Err(e) if !self.is_stopped(name).await? => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether LXD reports the instance stopped, or it no longer exists.
+    pub async fn is_stopped(&self, name: &InstanceName) -> Result<bool> {
+        Ok(self.instance_opt(name).await?.is_none_or(|i| i.status_code == StatusCode::STOPPED))
+    }
+
     /// Restarts an instance: a clean shutdown bounded by `clean_timeout` (or a kill if `None`),
     /// then a start.
     pub async fn restart_instance(

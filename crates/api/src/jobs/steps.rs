@@ -188,12 +188,7 @@ async fn recreate(
         Some(existing) => {
             ctx.step(row.id, JobStep::Deleting);
             if existing.status_code != StatusCode::STOPPED {
-                let op = client.stop_instance(name, None).await?;
-                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
-                    && !is_stopped(client, name).await?
-                {
-                    return Err(e.into());
-                }
+                client.kill_instance(name, OPERATION_TIMEOUT).await?;
             }
             client.delete_instance(name).await?.wait(OPERATION_TIMEOUT).await?;
             false
@@ -448,28 +443,12 @@ async fn stop(
         Ok(op) => op.wait(timeout + Duration::from_secs(10)).await.map(drop),
         Err(e) => Err(e),
     };
-    if clean.is_err() && !is_stopped(client, name).await? {
+    if clean.is_err() && !client.is_stopped(name).await? {
         // The clean shutdown did not finish in time: kill it.
-        let killed = match client.stop_instance(name, None).await {
-            Ok(op) => op.wait(OPERATION_TIMEOUT).await.map(drop),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = killed
-            && !is_stopped(client, name).await?
-        {
-            return Err(e.into());
-        }
+        client.kill_instance(name, OPERATION_TIMEOUT).await?;
     }
     let id = row.id;
     ctx.held.write(Hold::Shared, move |c| Instance::stopped(c, id)).await
-}
-
-/// Whether LXD reports the instance stopped (or gone); errors only when LXD cannot be asked.
-async fn is_stopped(client: &lxd::Client, name: &InstanceName) -> Result<bool, Error> {
-    Ok(match client.instance_opt(name).await? {
-        Some(i) => i.status_code == StatusCode::STOPPED,
-        None => true,
-    })
 }
 
 async fn delete(
@@ -506,12 +485,7 @@ async fn delete(
         }
         Some(ours) => {
             if ours.status_code != StatusCode::STOPPED {
-                let op = client.stop_instance(name, None).await?;
-                if let Err(e) = op.wait(OPERATION_TIMEOUT).await
-                    && !is_stopped(client, name).await?
-                {
-                    return Err(e.into());
-                }
+                client.kill_instance(name, OPERATION_TIMEOUT).await?;
             }
             let op = client.delete_instance(name).await?;
             if let Err(e) = op.wait(OPERATION_TIMEOUT).await
